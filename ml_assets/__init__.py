@@ -1,0 +1,1 @@
+from ml_assets.definitions import defs

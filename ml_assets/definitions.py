@@ -1,0 +1,24 @@
+"""The code location: every group's definitions plus the shared resources."""
+
+import dagster as dg
+
+from ml_assets import ingest, snapshots
+from ml_assets.settings import Settings
+from ml_assets.warehouse import warehouse_resource
+
+settings = Settings.from_env()
+
+defs = dg.Definitions.merge(
+    ingest.defs,
+    snapshots.defs,
+    dg.Definitions(
+        resources={
+            "settings": settings,
+            "warehouse": warehouse_resource(settings.warehouse),
+        },
+        # Steps run in the run's own process: the work happens inside DuckDB and
+        # LightGBM (both multi-threaded), and one process per step would cost
+        # seconds of start-up each and contend for the warehouse file lock.
+        executor=dg.in_process_executor,
+    ),
+)

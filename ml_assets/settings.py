@@ -1,0 +1,142 @@
+"""Project settings: one typed resource, every field with a default and an
+environment variable named ``ML_ASSETS_<FIELD NAME IN CAPITALS>``.
+
+``Settings.from_env()`` is what the definitions use, so a user changes the
+project by exporting variables; the Dagster launchpad can still override any
+field for a single run under ``resources.settings.config``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+ENV_PREFIX = "ML_ASSETS_"
+SAMPLE_TRANSACTIONS = "data/sample/transactions.csv"
+
+
+class Settings(dg.ConfigurableResource):
+    """Paths, windows, horizons and thresholds for the whole chain."""
+
+    # --- where things are --------------------------------------------------
+    transactions: str = Field(
+        default="",
+        description="Transaction log to ingest: a CSV or Parquet file. Empty means the "
+        f"bundled sample, generated deterministically at {SAMPLE_TRANSACTIONS} on first use.",
+    )
+    warehouse: str = Field(
+        default="data/warehouse.duckdb", description="DuckDB warehouse file."
+    )
+    model_dir: str = Field(
+        default="data/models",
+        description="Directory for model artifacts, one folder per model version.",
+    )
+
+    # --- reading the log ---------------------------------------------------
+    column_map: str = Field(
+        default="",
+        description="Map canonical columns to the file's own names, e.g. "
+        "'customer_id=CustomerID,order_ts=InvoiceDate,amount=Quantity*Price,order_id=Invoice'. "
+        "amount may be the product of two columns (quantity times unit price).",
+    )
+    timestamp_format: str = Field(
+        default="",
+        description="strptime format for order_ts when it is not ISO 8601, e.g. '%m/%d/%Y %H:%M'.",
+    )
+    order_id_mode: str = Field(
+        default="unique",
+        description="'unique': one row per order, a repeated order_id is rejected. "
+        "'lines': rows are order lines; lines sharing an order_id are summed into one order.",
+    )
+    duplicate_rows: str = Field(
+        default="reject",
+        description="Exact repeated rows in a log without order ids: 'reject' sets them aside as "
+        "duplicates, 'keep' treats them as genuine repeat purchases. Counted either way.",
+    )
+    future_tolerance_days: int = Field(
+        default=1,
+        description="Rows dated more than this many days after the load time are rejected.",
+    )
+    max_amount: float = Field(
+        default=100_000.0,
+        description="Rows whose absolute amount exceeds this are rejected as implausible.",
+    )
+    max_rejected_share: float = Field(
+        default=0.05,
+        description="Asset check: the share of rejected rows must stay at or under this.",
+    )
+
+    # --- cutoffs and labels ------------------------------------------------
+    partitions_start: str = Field(
+        default="2022-01-01",
+        description="First monthly cutoff (first of a month). Read when definitions load.",
+    )
+    partitions_end: str = Field(
+        default="2025-01-01",
+        description="Last monthly cutoff, inclusive. 'none' for a range that grows with "
+        "the calendar. Read when definitions load.",
+    )
+    churn_window_days: int = Field(
+        default=90, description="Churned = no purchase in [cutoff, cutoff + this many days)."
+    )
+    ltv_horizon_days: int = Field(
+        default=365, description="Future spend = net amount in [cutoff, cutoff + this many days)."
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        """Build settings from ``ML_ASSETS_*`` variables, defaults for the rest."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for name, field in cls.model_fields.items():
+            var = env_var(name)
+            if var not in environ:
+                continue
+            raw = environ[var]
+            kind = field.annotation
+            try:
+                values[name] = kind(raw) if kind in (int, float) else raw
+            except ValueError:
+                raise dg.DagsterInvalidConfigError(
+                    f"{var}={raw!r} is not a valid {kind.__name__}; "
+                    f"unset it for the default ({field.default!r}) or give a number.",
+                    [],
+                    None,
+                ) from None
+        return cls(**values)
+
+    # --- derived values ----------------------------------------------------
+    def transactions_path(self) -> Path:
+        return Path(self.transactions or SAMPLE_TRANSACTIONS)
+
+    def uses_sample(self) -> bool:
+        return not self.transactions
+
+    def first_cutoff(self) -> date:
+        return _parse_month(self.partitions_start, "partitions_start")
+
+    def last_cutoff(self) -> date | None:
+        if self.partitions_end.strip().lower() in ("", "none"):
+            return None
+        return _parse_month(self.partitions_end, "partitions_end")
+
+
+def env_var(field_name: str) -> str:
+    return ENV_PREFIX + field_name.upper()
+
+
+def _parse_month(value: str, field_name: str) -> date:
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        day = None
+    if day is None or day.day != 1:
+        raise dg.DagsterInvalidDefinitionError(
+            f"{env_var(field_name)}={value!r} must be the first day of a month as "
+            "YYYY-MM-01, for example 2022-01-01."
+        )
+    return day

@@ -1,0 +1,43 @@
+"""The DuckDB warehouse: connections and the SQL files that run in it."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+
+def warehouse_resource(path: str) -> DuckDBResource:
+    return DuckDBResource(database=path)
+
+
+@contextmanager
+def connect(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for writing; the file's folder is created if needed.
+
+    Closes the connection on failure too (DuckDB holds a file lock while a
+    connection is open, and the resource itself only closes on success).
+    """
+    if warehouse.database != ":memory:":
+        Path(warehouse.database).parent.mkdir(parents=True, exist_ok=True)
+    with warehouse.get_connection() as conn:
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def read_sql(anchor: str, name: str) -> str:
+    """Text of ``sql/<name>`` beside the module file ``anchor`` (pass ``__file__``)."""
+    return (Path(anchor).parent / "sql" / name).read_text()
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+        ).fetchone()[0]
+    )
