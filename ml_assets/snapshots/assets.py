@@ -1,1 +1,161 @@
-"""placeholder until assets land"""
+"""Point-in-time training snapshots and customer features, one partition per
+monthly cutoff T.
+
+Features use only events before T; labels only events in [T, T + window).
+A run over many cutoffs computes them all in one SQL pass.
+"""
+
+
+from datetime import date, timedelta
+
+import dagster as dg
+import duckdb
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from ml_assets.partitions import CUTOFFS, SINGLE_RUN
+from ml_assets.settings import Settings
+from ml_assets.snapshots.store import columns, replace_cutoffs
+from ml_assets.warehouse import connect, read_sql, table_exists
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "training_snapshots",
+            deps=["raw_transactions"],
+            description="Labels per customer and cutoff T: churned (no purchase in "
+            "[T, T + churn window)), future_spend (net amount in [T, T + LTV horizon)), "
+            "each with a maturity flag; immature labels are NULL. Table training_snapshots.",
+        ),
+        dg.AssetSpec(
+            "customer_features",
+            deps=["raw_transactions"],
+            description="Features per customer and cutoff T from events strictly before T "
+            "(recency, frequency, tenure, spend, windows, gaps, trends, refunds, BTYD summary). "
+            "The same SQL serves training and scoring. Table customer_features.",
+        ),
+    ],
+    partitions_def=CUTOFFS,
+    backfill_policy=SINGLE_RUN,
+    can_subset=True,
+    pool="warehouse",
+)
+def snapshots(context: dg.AssetExecutionContext, settings: Settings, warehouse: DuckDBResource):
+    cutoffs = sorted(date.fromisoformat(key) for key in context.partition_keys)
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    with connect(warehouse) as conn:
+        last_event = validate_cutoffs(conn, cutoffs)
+        prepare_state(conn)
+        if "customer_features" in selected:
+            stage_features(conn, cutoffs)
+            replace_cutoffs(conn, "customer_features", "staged_features", cutoffs, CUTOFFS)
+            yield dg.MaterializeResult(
+                asset_key="customer_features", metadata=_features_metadata(conn)
+            )
+        if "training_snapshots" in selected:
+            stage_labels(conn, cutoffs, settings, last_event)
+            replace_cutoffs(conn, "training_snapshots", "staged_labels", cutoffs, CUTOFFS)
+            yield dg.MaterializeResult(
+                asset_key="training_snapshots",
+                metadata=_labels_metadata(conn, settings, last_event),
+            )
+
+
+def validate_cutoffs(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]):
+    """Refuse cutoffs the data cannot support; return the newest event time.
+
+    A cutoff may be at most the day after the last event (features then use
+    the whole log); every cutoff needs at least one customer who bought before it.
+    """
+    if not table_exists(conn, "transactions"):
+        raise dg.Failure("Table transactions does not exist: materialize raw_transactions first.")
+    first_day, last_event = conn.execute(
+        "SELECT min(order_ts) FILTER (WHERE amount > 0)::DATE, max(order_ts) FROM transactions"
+    ).fetchone()
+    if last_event is None or first_day is None:
+        raise dg.Failure("Table transactions holds no purchases: check ML_ASSETS_TRANSACTIONS.")
+    newest = last_event.date() + timedelta(days=1)
+    too_late = [c.isoformat() for c in cutoffs if c > newest]
+    if too_late:
+        raise dg.Failure(
+            f"Cutoff(s) {', '.join(too_late)} are after the data's last event ({last_event}); "
+            f"the newest cutoff this log supports is {newest.replace(day=1)}. Load newer data, or "
+            "set ML_ASSETS_PARTITIONS_END to a supported cutoff and materialize that range."
+        )
+    too_early = [c.isoformat() for c in cutoffs if c <= first_day]
+    if too_early:
+        raise dg.Failure(
+            f"No customer had purchased before cutoff(s) {', '.join(too_early)} "
+            f"(the first purchase is on {first_day}). Set ML_ASSETS_PARTITIONS_START to a "
+            "later month and materialize that range."
+        )
+    return last_event
+
+
+def prepare_state(conn: duckdb.DuckDBPyConnection) -> None:
+    """Build the per-customer running state and first purchases (temp tables)."""
+    conn.execute(read_sql(__file__, "customer_state.sql"))
+    conn.execute(read_sql(__file__, "first_purchases.sql"))
+
+
+def stage_features(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]) -> None:
+    """Features for every eligible customer at each cutoff into temp table staged_features."""
+    sql = read_sql(__file__, "features.sql")
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_features AS {sql}", {"cutoffs": cutoffs})
+
+
+def stage_labels(
+    conn: duckdb.DuckDBPyConnection, cutoffs: list[date], settings: Settings, last_event
+) -> None:
+    """Churn and spend labels with maturity flags into temp table staged_labels."""
+    params = {
+        "cutoffs": cutoffs,
+        "churn_days": settings.churn_window_days,
+        "ltv_days": settings.ltv_horizon_days,
+        "last_event": last_event,
+    }
+    sql = read_sql(__file__, "labels.sql")
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_labels AS {sql}", params)
+
+
+def reference_features(
+    conn: duckdb.DuckDBPyConnection, cutoff: date, customers: list[str]
+) -> pd.DataFrame:
+    """The plain, independent feature computation used to cross-check features.sql."""
+    return conn.execute(
+        read_sql(__file__, "reference_features.sql"), {"cutoff": cutoff, "customers": customers}
+    ).df()
+
+
+def _features_metadata(conn: duckdb.DuckDBPyConnection) -> dict:
+    from ml_assets.evaluation.plots import markdown_table
+
+    summary = conn.execute(read_sql(__file__, "features_summary.sql")).df()
+    columns = [name for name, _ in columns(conn, "staged_features")][2:]
+    preview = conn.execute("SELECT * EXCLUDE (cutoff_date) FROM staged_features LIMIT 5").df()
+    return {
+        "dagster/row_count": int(summary["customers"].sum()),
+        "cutoffs": len(summary),
+        "features": len(columns),
+        "feature_names": ", ".join(columns),
+        "per_cutoff": dg.MetadataValue.md(markdown_table(summary.tail(24), floatfmt=".2f")),
+        "preview": dg.MetadataValue.md(markdown_table(preview, floatfmt=".2f")),
+    }
+
+
+def _labels_metadata(conn: duckdb.DuckDBPyConnection, settings: Settings, last_event) -> dict:
+    from ml_assets.evaluation.plots import markdown_table
+
+    summary = conn.execute(read_sql(__file__, "labels_summary.sql")).df()
+    return {
+        "dagster/row_count": int(summary["customers"].sum()),
+        "cutoffs": len(summary),
+        "churn_window_days": settings.churn_window_days,
+        "ltv_horizon_days": settings.ltv_horizon_days,
+        "last_event": str(last_event),
+        "cutoffs_with_mature_churn_labels": int(summary["churn_mature"].sum()),
+        "cutoffs_with_mature_ltv_labels": int(summary["ltv_mature"].sum()),
+        "per_cutoff": dg.MetadataValue.md(markdown_table(summary.tail(24), floatfmt=".3f")),
+    }
+

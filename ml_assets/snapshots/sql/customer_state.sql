@@ -1,0 +1,48 @@
+-- Running per-customer state, one row per customer and day with any event.
+-- Every column on day d is a prefix aggregate over that customer's days <= d,
+-- so "state strictly before cutoff T" is the last row with day < T (an ASOF
+-- join), and a window [T - w, T) is state(< T) minus state(< T - w).
+-- A purchase is a positive amount; a refund is a negative amount. Money is
+-- summed as DECIMAL so results are exact and do not depend on row order.
+CREATE OR REPLACE TEMP TABLE customer_state AS
+WITH tx AS (
+    SELECT customer_id, order_ts, amount::DECIMAL(18, 4) AS amount FROM transactions
+),
+daily AS (
+    SELECT
+        customer_id,
+        order_ts::DATE AS day,
+        count(*) FILTER (WHERE amount > 0) AS orders,
+        count(*) FILTER (WHERE amount < 0) AS refunds,
+        coalesce(sum(amount) FILTER (WHERE amount > 0), 0) AS gross,
+        coalesce(-sum(amount) FILTER (WHERE amount < 0), 0) AS refunded,
+        coalesce(sum(amount * amount) FILTER (WHERE amount > 0), 0) AS gross_sq,
+        max(amount) AS max_amount
+    FROM tx
+    GROUP BY ALL
+),
+gaps AS (
+    SELECT
+        *,
+        CASE WHEN orders > 0 THEN day - max(CASE WHEN orders > 0 THEN day END) OVER (
+            PARTITION BY customer_id ORDER BY day
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ) END AS gap
+    FROM daily
+)
+SELECT
+    customer_id,
+    day,
+    sum(orders) OVER w AS orders,
+    sum(refunds) OVER w AS refunds,
+    sum(gross) OVER w AS gross,
+    sum(refunded) OVER w AS refunded,
+    sum(gross_sq) OVER w AS gross_sq,
+    max(max_amount) OVER w AS max_order,
+    count(*) FILTER (WHERE orders > 0) OVER w AS purchase_days,
+    max(CASE WHEN orders > 0 THEN day END) OVER w AS last_purchase_day,
+    coalesce(sum(gap) OVER w, 0) AS gap_sum,
+    coalesce(sum(gap * gap) OVER w, 0) AS gap_sq_sum,
+    max(gap) OVER w AS gap_max
+FROM gaps
+WINDOW w AS (PARTITION BY customer_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);

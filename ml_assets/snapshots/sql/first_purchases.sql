@@ -1,0 +1,15 @@
+-- Each customer's first purchase day and the amount bought that day. A
+-- customer belongs to the snapshot at cutoff T when first_day < T; both values
+-- then come from before T.
+CREATE OR REPLACE TEMP TABLE first_purchases AS
+SELECT
+    customer_id,
+    min(order_ts::DATE) AS first_day,
+    arg_min(day_gross, day) AS first_day_gross
+FROM (
+    SELECT customer_id, order_ts, order_ts::DATE AS day,
+           sum(amount::DECIMAL(18, 4)) OVER (PARTITION BY customer_id, order_ts::DATE) AS day_gross
+    FROM transactions
+    WHERE amount > 0
+)
+GROUP BY customer_id;

@@ -1,0 +1,192 @@
+"""Point-in-time features and labels: known answers, an independent reference,
+and the leakage proof."""
+
+from datetime import date
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml_assets.settings import Settings
+from ml_assets.snapshots.assets import (
+    prepare_state,
+    reference_features,
+    stage_features,
+    stage_labels,
+    validate_cutoffs,
+)
+from ml_assets_tests.factories import random_transactions, warehouse_with
+
+T = date(2022, 6, 1)
+
+
+def features_at(transactions: pd.DataFrame, cutoffs: list[date]) -> pd.DataFrame:
+    conn = warehouse_with(transactions)
+    prepare_state(conn)
+    stage_features(conn, cutoffs)
+    return conn.execute("SELECT * FROM staged_features ORDER BY cutoff_date, customer_id").df()
+
+
+def labels_at(transactions: pd.DataFrame, cutoffs: list[date], **settings) -> pd.DataFrame:
+    conn = warehouse_with(transactions)
+    last_event = validate_cutoffs(conn, cutoffs)
+    prepare_state(conn)
+    stage_labels(conn, cutoffs, Settings(**settings), last_event)
+    return conn.execute("SELECT * FROM staged_labels ORDER BY cutoff_date, customer_id").df()
+
+
+def log(*rows) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_ts", "amount"])
+    frame["order_ts"] = pd.to_datetime(frame["order_ts"])
+    frame["order_id"] = [f"O{i}" for i in range(len(frame))]
+    frame["quantity"] = 1.0
+    frame["source_row"] = range(1, len(frame) + 1)
+    return frame
+
+
+HAND = log(
+    ("A", "2022-01-10 09:00", 100.0),
+    ("A", "2022-01-10 18:00", 50.0),  # same day: 2 orders, 1 purchase day
+    ("A", "2022-03-01 12:00", 30.0),
+    ("A", "2022-04-15 08:00", -20.0),  # refund
+    ("A", "2022-05-20 23:59", 70.0),
+    ("A", "2022-06-01 00:00", 999.0),  # exactly at the cutoff: must not count
+    ("A", "2022-07-01 10:00", 40.0),
+    ("B", "2022-05-31 23:59", 10.0),
+    ("C", "2022-06-01 00:00", 5.0),  # first purchase at the cutoff: not eligible
+    ("D", "2021-03-01 10:00", 60.0),
+    ("D", "2022-12-01 10:00", 25.0),
+)
+
+
+def test_features_known_answers():
+    f = features_at(HAND, [T]).set_index("customer_id")
+    assert list(f.index) == ["A", "B", "D"]
+    a = f.loc["A"]
+    assert a.orders_total == 4 and a.purchase_days == 3 and a.refunds_total == 1
+    assert a.recency_days == 12  # 2022-05-20 -> 2022-06-01
+    assert a.tenure_days == 142  # 2022-01-10 -> 2022-06-01
+    assert a.gross_spend == 250 and a.net_spend == 230 and a.refund_amount == 20
+    assert a.avg_order_value == pytest.approx(62.5)
+    assert a.std_order_value == pytest.approx(np.std([100, 50, 30, 70]))
+    assert a.max_order_value == 100 and a.first_day_spend == 150
+    assert a.refund_share == pytest.approx(20 / 250)
+    # windows [T - w, T): 90 days back is 2022-03-03
+    assert (a.orders_30d, a.orders_90d, a.orders_180d) == (1, 1, 4)
+    assert a.spend_30d == 70 and a.spend_90d == 50 and a.spend_180d == 230
+    assert (a.purchase_days_90d, a.purchase_days_365d) == (1, 3)
+    # gaps between purchase days: 50 (01-10 -> 03-01) and 80 (03-01 -> 05-20)
+    assert a.gap_mean == 65 and a.gap_std == 15 and a.gap_max == 80
+    assert a.recency_over_gap == pytest.approx(12 / 65)
+    assert a.orders_trend == pytest.approx(1 / (4 * 90 / 365))
+    # BTYD: 2 repeat purchase days, last - first = 130 days, age 142 days,
+    # mean repeat spend (30 + 70) / 2
+    assert (a.btyd_frequency, a.btyd_recency, a.btyd_T, a.btyd_monetary) == (2, 130, 142, 50)
+    b = f.loc["B"]
+    assert b.recency_days == 1 and b.orders_total == 1 and np.isnan(b.gap_mean)
+    assert b.btyd_frequency == 0 and b.btyd_monetary == 0
+    d = f.loc["D"]
+    assert d.orders_365d == 0 and np.isnan(d.orders_trend) and d.recency_days == 457
+
+
+def test_labels_known_answers():
+    lab = labels_at(HAND, [T], churn_window_days=30, ltv_horizon_days=180).set_index("customer_id")
+    assert list(lab.index) == ["A", "B", "D"]
+    # A buys at the cutoff instant (inside [T, T+30)); B and D do not
+    assert lab.churned.to_dict() == {"A": False, "B": True, "D": True}
+    # [T, T + 180) = [06-01, 11-28): A 999 + 40; D's 12-01 purchase is outside
+    assert lab.future_spend.to_dict() == {"A": 1039.0, "B": 0.0, "D": 0.0}
+    assert lab.churn_label_mature.all() and lab.ltv_label_mature.all()
+
+
+def test_immature_labels_are_null_and_flagged():
+    # last event 2022-12-01 10:00: a 180-day window from 2022-06-01 ends 11-28 (mature),
+    # a 365-day one ends 2023-06-01 (immature)
+    lab = labels_at(HAND, [T], churn_window_days=180, ltv_horizon_days=365)
+    assert lab.churn_label_mature.all() and lab.churned.notna().all()
+    assert not lab.ltv_label_mature.any() and lab.future_spend.isna().all()
+    lab2 = labels_at(HAND, [date(2022, 9, 1)], churn_window_days=92, ltv_horizon_days=92)
+    # 09-01 + 92 days = 12-02 00:00 > last event 12-01 10:00: immature by hours
+    assert not lab2.churn_label_mature.any() and lab2.churned.isna().all()
+    lab3 = labels_at(HAND, [date(2022, 9, 1)], churn_window_days=91, ltv_horizon_days=91)
+    assert lab3.churn_label_mature.all()
+
+
+def test_one_pass_features_equal_independent_reference():
+    tx = random_transactions(n_customers=120, seed=3)
+    cutoffs = [date(2021, 9, 1), date(2022, 1, 1), date(2022, 6, 1), date(2023, 3, 1)]
+    fast = features_at(tx, cutoffs)
+    conn = warehouse_with(tx)
+    for cutoff in cutoffs:
+        got = fast[fast.cutoff_date == pd.Timestamp(cutoff)].reset_index(drop=True)
+        ref = reference_features(conn, cutoff, got.customer_id.tolist())
+        assert len(got) > 20
+        pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def _mutate_from(tx: pd.DataFrame, cutoff: date, seed: int) -> pd.DataFrame:
+    """Change or delete every event at or after the cutoff, and add new ones."""
+    rng = np.random.default_rng(seed)
+    ts = pd.Timestamp(cutoff)
+    before, after = tx[tx.order_ts < ts], tx[tx.order_ts >= ts].copy()
+    keep = rng.random(len(after)) < 0.5
+    after = after[keep]
+    after["amount"] = -after["amount"] * 3 + 1
+    after["order_ts"] = ts + pd.to_timedelta(rng.integers(0, 400 * 86_400, len(after)), unit="s")
+    extra = before.sample(n=min(40, len(before)), random_state=seed).copy()
+    extra["order_ts"] = ts  # exactly at the cutoff
+    extra["amount"] = 12345.0
+    return pd.concat([before, after, extra], ignore_index=True).sample(frac=1, random_state=seed)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_features_do_not_move_when_events_at_or_after_cutoff_change(seed):
+    tx = random_transactions(n_customers=150, seed=seed)
+    cutoff = date(2022, 3, 1)
+    original = features_at(tx, [cutoff])
+    mutated = features_at(_mutate_from(tx, cutoff, seed), [cutoff])
+    pd.testing.assert_frame_equal(original, mutated, check_exact=True)
+    # and deleting every event at or after the cutoff changes nothing either
+    deleted = features_at(tx[tx.order_ts < pd.Timestamp(cutoff)], [cutoff])
+    pd.testing.assert_frame_equal(original, deleted, check_exact=True)
+    # computed together with other cutoffs, the cutoff's rows are the same bits
+    many = features_at(tx, [date(2021, 6, 1), cutoff, date(2022, 11, 1)])
+    many = many[many.cutoff_date == pd.Timestamp(cutoff)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(original, many, check_exact=True)
+
+
+def test_labels_see_only_their_window():
+    tx = random_transactions(n_customers=150, seed=5)
+    cutoff, window = date(2022, 3, 1), 90
+    settings = dict(churn_window_days=window, ltv_horizon_days=window)
+    original = labels_at(tx, [cutoff], **settings)
+    start, end = pd.Timestamp(cutoff), pd.Timestamp(cutoff) + pd.Timedelta(days=window)
+    outside = tx.copy()
+    # change amounts before the cutoff (keeping purchases positive) and move
+    # events at or after the window's end further out: labels must not move
+    pre = outside.order_ts < start
+    outside.loc[pre, "amount"] = outside.loc[pre, "amount"].where(
+        outside.loc[pre, "amount"] < 0, outside.loc[pre, "amount"] + 7
+    )
+    post = outside.order_ts >= end
+    outside.loc[post, "order_ts"] += pd.Timedelta(days=30)
+    pd.testing.assert_frame_equal(original, labels_at(outside, [cutoff], **settings))
+    # an event inside [T, T + window) does move them
+    inside = tx[tx.order_ts < start].groupby("customer_id").head(1).copy()
+    churners = set(original.customer_id[original.churned])
+    inside = inside[inside.customer_id.isin(churners)].head(5)
+    inside["order_ts"] = end - pd.Timedelta(seconds=1)
+    moved = labels_at(pd.concat([tx, inside], ignore_index=True), [cutoff], **settings)
+    changed = original.merge(moved, on="customer_id").query("churned_x != churned_y")
+    assert set(changed.customer_id) == set(inside.customer_id)
+
+
+def test_cutoffs_beyond_the_data_are_refused():
+    conn = warehouse_with(HAND)
+    assert validate_cutoffs(conn, [date(2022, 12, 1)]) == pd.Timestamp("2022-12-01 10:00")
+    validate_cutoffs(conn, [date(2022, 12, 2)])  # the day after the last event is fine
+    with pytest.raises(dg.Failure, match="after the data's last event"):
+        validate_cutoffs(conn, [date(2023, 1, 1)])
+    with pytest.raises(dg.Failure, match="No customer had purchased before"):
+        validate_cutoffs(conn, [date(2021, 3, 1)])
