@@ -86,6 +86,24 @@ class Settings(dg.ConfigurableResource):
     ltv_horizon_days: int = Field(
         default=365, description="Future spend = net amount in [cutoff, cutoff + this many days)."
     )
+    active_days: int = Field(
+        default=365,
+        description="A customer is active at a cutoff when their last purchase is at most this "
+        "many days before it. Models train, are evaluated and score on active customers only; "
+        "0 means every customer who has ever purchased.",
+    )
+
+    # --- scoring -------------------------------------------------------------
+    risk_thresholds: str = Field(
+        default="0.3,0.5,0.7",
+        description="Churn probability cut points between the risk levels low, medium, "
+        "high and critical.",
+    )
+    value_segments: str = Field(
+        default="0.5,0.8,0.95",
+        description="Quantiles of predicted LTV among scored customers that separate the value "
+        "segments low, medium, high and top.",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

@@ -1,10 +1,10 @@
-"""The snapshots group."""
+"""The snapshots group: point-in-time labels and features per monthly cutoff."""
 
 import dagster as dg
 
-from ml_assets.snapshots import assets
+from ml_assets.snapshots import assets, checks
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets], group_name="snapshots"),
-    asset_checks=dg.load_asset_checks_from_modules([assets]),
+    asset_checks=dg.load_asset_checks_from_modules([checks]),
 )

@@ -1,0 +1,79 @@
+"""Guards on the snapshot tables: keys, label maturity, and a recomputation of
+stored features by an independent query."""
+
+import dagster as dg
+import numpy as np
+from dagster_duckdb import DuckDBResource
+
+from ml_assets.settings import Settings
+from ml_assets.snapshots.assets import reference_features
+from ml_assets.warehouse import connect, read_sql
+
+SAMPLE_CUSTOMERS = 300
+
+
+@dg.asset_check(asset="customer_features", blocking=True)
+def customer_features_match_reference(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    """Recompute a sample of stored features at the newest and oldest cutoffs with
+    the plain reference query straight from transactions before the cutoff; any
+    difference means the one-pass SQL leaked or miscounted."""
+    worst, compared = 0.0, 0
+    with connect(warehouse) as conn:
+        cutoffs = conn.execute(
+            "SELECT DISTINCT cutoff_date FROM customer_features ORDER BY 1"
+        ).fetchall()
+        for (cutoff,) in {cutoffs[0], cutoffs[-1]}:
+            stored = conn.execute(
+                "SELECT * FROM customer_features WHERE cutoff_date = ? "
+                "ORDER BY hash(customer_id) LIMIT ?",
+                [cutoff, SAMPLE_CUSTOMERS],
+            ).df().sort_values("customer_id", ignore_index=True)
+            ref = reference_features(conn, cutoff, stored["customer_id"].tolist())
+            if list(ref["customer_id"]) != list(stored["customer_id"]):
+                return dg.AssetCheckResult(
+                    passed=False,
+                    metadata={"cutoff": str(cutoff), "problem": "different customers"},
+                )
+            numeric = stored.columns[2:]
+            a, b = stored[numeric].to_numpy(float), ref[numeric].to_numpy(float)
+            both_nan = np.isnan(a) & np.isnan(b)
+            diff = np.where(both_nan, 0.0, np.abs(a - b) / np.maximum(1.0, np.abs(b)))
+            worst = max(worst, float(np.nan_to_num(diff, nan=np.inf).max()))
+            compared += len(stored)
+    return dg.AssetCheckResult(
+        passed=worst <= 1e-9,
+        metadata={"customers_compared": compared, "max_relative_difference": worst},
+    )
+
+
+@dg.asset_check(asset="training_snapshots", blocking=True)
+def training_snapshots_labels_mature_only(
+    settings: Settings, warehouse: DuckDBResource
+) -> dg.AssetCheckResult:
+    """No label is set unless its whole window lies inside the data, and every
+    maturity flag agrees with the newest event."""
+    with connect(warehouse) as conn:
+        row = conn.execute(
+            read_sql(__file__, "check_maturity.sql"),
+            {"churn_days": settings.churn_window_days, "ltv_days": settings.ltv_horizon_days},
+        ).fetchone()
+    labelled_immature, wrong_flags, rows = row
+    return dg.AssetCheckResult(
+        passed=labelled_immature == 0 and wrong_flags == 0,
+        metadata={
+            "rows": rows,
+            "immature_rows_with_a_label": labelled_immature,
+            "rows_with_a_wrong_maturity_flag": wrong_flags,
+        },
+    )
+
+
+@dg.asset_check(asset="training_snapshots", blocking=True)
+def snapshots_one_row_per_customer_and_cutoff(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    """Labels and features hold the same (cutoff, customer) keys, each once."""
+    with connect(warehouse) as conn:
+        duplicates, unmatched = conn.execute(read_sql(__file__, "check_keys.sql")).fetchone()
+    return dg.AssetCheckResult(
+        passed=duplicates == 0 and unmatched == 0,
+        metadata={"duplicate_keys": duplicates, "keys_in_only_one_table": unmatched},
+    )
