@@ -1,0 +1,34 @@
+"""Shared test helpers: settings that point into a temporary folder, and
+in-process materialization against them."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ml_assets.settings import Settings
+from ml_assets.warehouse import warehouse_resource
+
+
+def settings_in(folder: Path, **overrides) -> Settings:
+    """Settings whose warehouse and model folder live in ``folder``."""
+    values = {"warehouse": str(folder / "warehouse.duckdb"), "model_dir": str(folder / "models")}
+    return Settings(**{**values, **overrides})
+
+
+@pytest.fixture
+def tmp_settings(tmp_path: Path) -> Settings:
+    return settings_in(tmp_path)
+
+
+def run_assets(assets, settings: Settings, partition_key: str | None = None, **kwargs):
+    """``dagster.materialize`` on an ephemeral instance with the project's resources;
+    ``kwargs`` go to materialize (e.g. ``raise_on_error=False``, ``selection``)."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        return dg.materialize(
+            assets,
+            instance=instance,
+            partition_key=partition_key,
+            resources={"settings": settings, "warehouse": warehouse_resource(settings.warehouse)},
+            **kwargs,
+        )
