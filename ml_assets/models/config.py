@@ -1,0 +1,63 @@
+"""Hyperparameters, shown and editable in the Dagster launchpad."""
+
+import dagster as dg
+from pydantic import Field
+
+
+class TrainingConfig(dg.Config):
+    """Shared by both models: how much history, how it is weighted, how it is validated."""
+
+    training_cutoffs: int = Field(
+        default=24, description="Number of past cutoffs (months) to train on, newest first."
+    )
+    validation_folds: int = Field(
+        default=3, description="Forward-chaining folds, each validating on one newer cutoff."
+    )
+    recency_half_life_months: float = Field(
+        default=12.0,
+        description="Rows from a cutoff this many months older weigh half as much; "
+        "0 turns recency weighting off.",
+    )
+    learning_rate: float = Field(default=0.05, description="LightGBM shrinkage rate.")
+    num_leaves: int = Field(default=31, description="Maximum leaves per tree.")
+    min_child_samples: int = Field(default=100, description="Minimum rows in a leaf.")
+    feature_fraction: float = Field(default=0.8, description="Share of features per tree.")
+    bagging_fraction: float = Field(default=0.8, description="Share of rows per tree.")
+    lambda_l2: float = Field(default=1.0, description="L2 regularisation of leaf values.")
+    max_rounds: int = Field(default=2000, description="Upper bound on boosting rounds.")
+    early_stopping_rounds: int = Field(
+        default=50, description="Stop when the validation metric has not improved this long."
+    )
+    seed: int = Field(default=42, description="Seed for LightGBM; same data + seed = same model.")
+    num_threads: int = Field(
+        default=0, description="LightGBM threads; 0 uses one per physical core."
+    )
+
+
+class ChurnModelConfig(TrainingConfig):
+    """LightGBM churn classifier: calibration and the decision threshold policy."""
+
+    threshold_policy: str = Field(
+        default="capacity",
+        description="'capacity': flag the top `capacity_share` of customers by risk (a retention "
+        "team's contact budget); 'cost': flag when p >= 1 / (1 + cost_ratio), the cost-optimal "
+        "threshold for calibrated probabilities.",
+    )
+    capacity_share: float = Field(
+        default=0.2, description="Share of customers the 'capacity' policy flags."
+    )
+    cost_ratio: float = Field(
+        default=4.0,
+        description="For the 'cost' policy: value of reaching a churner / cost of contacting one.",
+    )
+
+
+class LtvModelConfig(TrainingConfig):
+    """LightGBM spend model (tweedie) with conformalized quantile intervals."""
+
+    tweedie_variance_power: float = Field(
+        default=1.3, description="Tweedie power in (1, 2): zero-inflated, right-skewed spend."
+    )
+    interval_coverage: float = Field(
+        default=0.8, description="Nominal coverage of the per-customer prediction interval."
+    )

@@ -1,0 +1,110 @@
+"""Model training: split rules, determinism, threshold policy, interval coverage."""
+
+from datetime import date, timedelta
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from ml_assets.models.churn import churn_probability, decision_threshold, train_churn
+from ml_assets.models.config import ChurnModelConfig, LtvModelConfig
+from ml_assets.models.data import feature_columns, load_frame, mature_cutoffs
+from ml_assets.models.ltv import conformal_margin, ltv_prediction, train_ltv
+from ml_assets.models.splits import plan_split
+from ml_assets_tests.factories import monthly, random_transactions, snapshot_tables, warehouse_with
+
+FAST = dict(training_cutoffs=12, validation_folds=2, max_rounds=60, early_stopping_rounds=10,
+            min_child_samples=20, num_threads=1)
+
+
+@pytest.fixture(scope="module")
+def warehouse():
+    tx = random_transactions(n_customers=400, start="2020-01-01", days=1100, seed=11)
+    conn = warehouse_with(tx)
+    return snapshot_tables(conn, monthly("2020-04-01", "2022-12-01"), churn_days=90, ltv_days=180)
+
+
+def test_split_never_trains_on_the_holdout_or_windows_reaching_it():
+    mature = monthly("2021-01-01", "2023-10-01")
+    split = plan_split(mature, horizon_days=90, train_cutoffs=24, folds=3)
+    assert split.holdout == date(2023, 10, 1)
+    assert split.holdout not in split.train
+    assert all(c + timedelta(days=90) <= split.holdout for c in split.train)
+    assert split.train[-1] == date(2023, 7, 1) and len(split.train) == 24
+    for fold in split.folds:
+        assert fold.valid in split.train
+        assert all(c + timedelta(days=90) <= fold.valid for c in fold.train)
+    # forward chaining: each fold's validation cutoff is newer than the one before
+    valids = [f.valid for f in split.folds]
+    assert valids == sorted(valids) and len(valids) == 3
+
+
+def test_split_refuses_when_history_is_too_short():
+    with pytest.raises(dg.Failure, match="No cutoff has mature labels"):
+        plan_split([], 90, 24, 3)
+    with pytest.raises(dg.Failure, match="forward-chaining"):
+        plan_split(monthly("2023-01-01", "2023-04-01"), 365, 24, 3)
+
+
+def test_holdout_cutoff_is_not_in_the_training_frame(warehouse):
+    mature = mature_cutoffs(warehouse, "churn")
+    split = plan_split(mature, 90, 12, 2)
+    frame = load_frame(warehouse, list(split.train), "churn", 365)
+    assert split.holdout not in set(frame.cutoff_date)
+    assert frame.churned.notna().all()
+    assert (frame.recency_days <= 365).all()
+
+
+def _fit_churn(warehouse, **overrides):
+    split = plan_split(mature_cutoffs(warehouse, "churn"), 90, 12, 2)
+    frame = load_frame(warehouse, list(split.train), "churn", 365)
+    config = ChurnModelConfig(**{**FAST, **overrides})
+    return frame, train_churn(frame, feature_columns(frame), split, config)
+
+
+def test_churn_training_is_deterministic(warehouse):
+    frame, first = _fit_churn(warehouse)
+    _, second = _fit_churn(warehouse)
+    assert first["boosters"]["churn"].model_to_string() == second["boosters"]["churn"].model_to_string()
+    assert first["meta"] == second["meta"]
+    p1 = churn_probability(first["boosters"], first["meta"], frame)
+    p2 = churn_probability(second["boosters"], second["meta"], frame)
+    np.testing.assert_array_equal(p1, p2)
+    _, other_seed = _fit_churn(warehouse, seed=7)
+    assert other_seed["boosters"]["churn"].model_to_string() != first["boosters"]["churn"].model_to_string()
+
+
+def test_churn_model_learns_and_is_calibrated_on_validation(warehouse):
+    frame, fit = _fit_churn(warehouse)
+    v = fit["validation"]
+    assert v["valid_roc_auc"] > 0.6
+    assert v["valid_ece_calibrated"] <= v["valid_ece_uncalibrated"] + 1e-9
+    p = churn_probability(fit["boosters"], fit["meta"], frame)
+    assert ((p > 0) & (p < 1)).all()
+
+
+def test_threshold_policies():
+    p = np.linspace(0, 1, 1001)
+    cut = decision_threshold(p, ChurnModelConfig(threshold_policy="capacity", capacity_share=0.2))
+    assert np.mean(p >= cut) == pytest.approx(0.2, abs=0.002)
+    assert decision_threshold(p, ChurnModelConfig(threshold_policy="cost", cost_ratio=3)) == 0.25
+    with pytest.raises(ValueError, match="threshold_policy"):
+        decision_threshold(p, ChurnModelConfig(threshold_policy="vibes"))
+
+
+def test_conformal_margin_reaches_nominal_coverage():
+    rng = np.random.default_rng(0)
+    y = rng.gamma(1.0, 100.0, size=4000)
+    lower, upper = np.full_like(y, 40.0), np.full_like(y, 120.0)  # far too narrow
+    margin = conformal_margin(y[:2000], lower[:2000], upper[:2000], 0.8)
+    covered = np.mean((y[2000:] >= lower[2000:] - margin) & (y[2000:] <= upper[2000:] + margin))
+    assert margin > 0 and covered == pytest.approx(0.8, abs=0.03)
+
+
+def test_ltv_training_gives_ordered_intervals(warehouse):
+    split = plan_split(mature_cutoffs(warehouse, "ltv"), 180, 12, 2)
+    frame = load_frame(warehouse, list(split.train), "ltv", 365)
+    fit = train_ltv(frame, feature_columns(frame), split, LtvModelConfig(**FAST))
+    mean, lo, hi = ltv_prediction(fit["boosters"], fit["meta"], frame)
+    assert (mean >= 0).all() and (lo <= hi).all() and (lo >= 0).all()
+    assert fit["validation"]["valid_interval_coverage"] >= 0.7
