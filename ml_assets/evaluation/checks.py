@@ -1,0 +1,41 @@
+"""Blocking checks on the evaluations: promotion never runs on a broken report."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from ml_assets.warehouse import connect, read_sql
+
+REQUIRED = {
+    "churn": ["roc_auc", "brier", "ece", "log_loss"],
+    "ltv": ["normalized_gini", "rmse", "total_error_pct", "coverage"],
+}
+
+
+def _check(warehouse: DuckDBResource, task: str) -> dg.AssetCheckResult:
+    with connect(warehouse) as conn:
+        rows, invalid, bad, present = conn.execute(
+            read_sql(__file__, "check_evaluation.sql"), {"task": task, "required": REQUIRED[task]}
+        ).fetchone()
+    return dg.AssetCheckResult(
+        passed=rows > 0 and invalid == 0 and bad == 0 and present == len(REQUIRED[task]),
+        metadata={
+            "candidate_rows": rows,
+            "invalid_predictions": invalid,
+            "non_finite_required_metrics": bad,
+            "required_metrics_present": f"{present}/{len(REQUIRED[task])}",
+        },
+    )
+
+
+@dg.asset_check(asset="churn_evaluation", blocking=True)
+def churn_evaluation_is_sound(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    """The newest churn evaluation has candidate predictions, all probabilities in
+    [0, 1], and finite ROC-AUC, Brier, log loss and calibration error."""
+    return _check(warehouse, "churn")
+
+
+@dg.asset_check(asset="ltv_evaluation", blocking=True)
+def ltv_evaluation_is_sound(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    """The newest LTV evaluation has candidate predictions, finite non-negative
+    spend with ordered intervals, and finite Gini, RMSE, total error and coverage."""
+    return _check(warehouse, "ltv")
