@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ml_assets import ingest, snapshots
+from ml_assets import evaluation, ingest, models, promotion, scoring, snapshots
 from ml_assets.settings import Settings
 from ml_assets.warehouse import warehouse_resource
 
@@ -11,6 +11,10 @@ settings = Settings.from_env()
 defs = dg.Definitions.merge(
     ingest.defs,
     snapshots.defs,
+    models.defs,
+    evaluation.defs,
+    promotion.defs,
+    scoring.defs,
     dg.Definitions(
         resources={
             "settings": settings,

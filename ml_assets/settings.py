@@ -93,6 +93,53 @@ class Settings(dg.ConfigurableResource):
         "0 means every customer who has ever purchased.",
     )
 
+    # --- promotion policy (see ml_assets/promotion/policy.py) ---------------
+    promotion_alpha: float = Field(
+        default=0.05,
+        description="The primary metric's gain must be significant: one-sided p-value under this.",
+    )
+    promotion_min_holdout: int = Field(
+        default=500, description="No promotion on a holdout with fewer customers than this."
+    )
+    churn_min_auc_gain: float = Field(
+        default=0.002,
+        description="Churn: ROC-AUC gain over the champion (or best baseline) required, "
+        "tested with DeLong's test.",
+    )
+    churn_max_brier_regression: float = Field(
+        default=0.002, description="Churn guardrail: Brier score may rise at most this much."
+    )
+    churn_max_ece_regression: float = Field(
+        default=0.01,
+        description="Churn guardrail: expected calibration error may rise at most this much.",
+    )
+    churn_max_ece: float = Field(
+        default=0.05, description="Churn limit: expected calibration error at most this."
+    )
+    ltv_min_gini_gain: float = Field(
+        default=0.005,
+        description="LTV: normalized Gini gain over the champion (or best baseline) required, "
+        "tested with a paired bootstrap.",
+    )
+    ltv_max_rmse_regression: float = Field(
+        default=0.02, description="LTV guardrail: RMSE may rise at most this share (0.02 = 2%)."
+    )
+    ltv_max_total_error_regression: float = Field(
+        default=5.0,
+        description="LTV guardrail: |total predicted - total actual| in percent of the actual "
+        "may rise at most this many points.",
+    )
+    ltv_max_coverage_drop: float = Field(
+        default=0.05, description="LTV guardrail: interval coverage may fall at most this much."
+    )
+    ltv_max_total_error: float = Field(
+        default=25.0,
+        description="LTV limit: |total predicted - total actual| at most this percent of actual.",
+    )
+    ltv_min_coverage: float = Field(
+        default=0.65, description="LTV limit: holdout interval coverage at least this."
+    )
+
     # --- scoring -------------------------------------------------------------
     risk_thresholds: str = Field(
         default="0.3,0.5,0.7",

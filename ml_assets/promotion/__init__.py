@@ -1,0 +1,7 @@
+"""The promotion group: statistically gated champion/challenger decisions."""
+
+import dagster as dg
+
+from ml_assets.promotion import assets
+
+defs = dg.Definitions(assets=dg.load_assets_from_modules([assets], group_name="promotion"))

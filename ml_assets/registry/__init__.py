@@ -1,0 +1,56 @@
+"""The model registry: versioned, sha256-verified artifact folders plus DuckDB
+tables (``model_versions``, ``model_aliases``, ``alias_history``).
+
+Training registers versions, promotion and rollback move the ``champion``
+alias inside one transaction, scoring loads what ``champion`` points at after
+verifying its digest. A library, not a Dagster group; the CLI is
+``python -m ml_assets.registry``.
+"""
+
+from ml_assets.registry.aliases import (
+    ALIASES,
+    history,
+    list_aliases,
+    resolve_alias,
+    rollback,
+    set_alias,
+)
+from ml_assets.registry.artifacts import artifact_digest
+from ml_assets.registry.registry import (
+    ArtifactVerificationError,
+    ModelNotFoundError,
+    RegistryError,
+    apply_retention,
+    atomic,
+    default_code_version,
+    ensure_tables,
+    get_version,
+    in_transaction,
+    list_versions,
+    load_verified,
+    register_version,
+    sweep_orphans,
+)
+
+__all__ = [
+    "ALIASES",
+    "ArtifactVerificationError",
+    "ModelNotFoundError",
+    "RegistryError",
+    "apply_retention",
+    "artifact_digest",
+    "atomic",
+    "default_code_version",
+    "ensure_tables",
+    "get_version",
+    "history",
+    "in_transaction",
+    "list_aliases",
+    "list_versions",
+    "load_verified",
+    "register_version",
+    "resolve_alias",
+    "rollback",
+    "set_alias",
+    "sweep_orphans",
+]

@@ -1,0 +1,1 @@
+UPDATE model_versions SET status = 'archived' WHERE model_name = ? AND version = ?

@@ -1,0 +1,13 @@
+-- Every version of one model (or of all models when $model_name is NULL),
+-- with the aliases that point at it.
+SELECT
+    v.*,
+    coalesce(
+        (SELECT string_agg(a.alias, ',' ORDER BY a.alias)
+         FROM model_aliases a
+         WHERE a.model_name = v.model_name AND a.version = v.version),
+        ''
+    ) AS aliases
+FROM model_versions v
+WHERE $model_name IS NULL OR v.model_name = $model_name
+ORDER BY v.model_name, v.version
