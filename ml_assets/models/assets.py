@@ -104,7 +104,7 @@ def _train_and_register(context, model_name, label, horizon, config, trainer, se
             **{k: float(v) for k, v in validation.items()},
             "feature_importance": dg.MetadataValue.md(importance_plot(top)),
             "top_features": dg.MetadataValue.md(
-                markdown_table(top.head(10).rename("gain").reset_index(names="feature"), ".1f")
+                markdown_table(top.head(10).rename_axis("feature").reset_index(name="gain"), ".1f")
             ),
         }
     )

@@ -49,10 +49,13 @@ def fit_bgnbd(x, t_x, T) -> BgNbd:
     """Maximum-likelihood BG/NBD parameters for the given customers."""
     x, t_x, T = _checked(x, t_x, T)
     scale = max(float(np.mean(T)), 1e-9)  # fit in units of the mean age, for conditioning
+    # customers with the same summary share a likelihood term: fit each once, weighted
+    rows, counts = np.unique(np.column_stack([x, t_x / scale, T / scale]), axis=0, return_counts=True)
 
     def loss(log_params):
         r, alpha, a, b = np.exp(log_params)
-        return -bgnbd_log_likelihood(BgNbd(r, alpha, a, b), x, t_x / scale, T / scale).sum()
+        ll = bgnbd_log_likelihood(BgNbd(r, alpha, a, b), rows[:, 0], rows[:, 1], rows[:, 2])
+        return -(counts * ll).sum()
 
     best = _minimize(loss, np.zeros(4))
     r, alpha, a, b = np.exp(best)
@@ -151,7 +154,7 @@ def _minimize(loss, start: np.ndarray) -> np.ndarray:
     bounds = [(-12.0, 12.0)] * len(start)
     first = minimize(loss, start, method="L-BFGS-B", bounds=bounds)
     second = minimize(
-        loss, first.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000}
+        loss, first.x, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 2000}
     )
     best = second if second.fun <= first.fun else first
     if not np.isfinite(best.fun):

@@ -133,7 +133,7 @@ def _upstream_checks_passed(context, evaluation_asset: str) -> tuple[bool, list[
     passed in its latest execution; a check that never ran counts as failed."""
     graph = context.repository_def.asset_graph
     root = dg.AssetKey(evaluation_asset)
-    keys = graph.get_check_keys_for_assets(graph.get_ancestor_asset_keys({root}) | {root})
+    keys = graph.get_check_keys_for_assets(graph.get_ancestor_asset_keys(root, include_self=True))
     records = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys))
     notes = []
     for key in sorted(keys, key=lambda k: k.to_user_string()):

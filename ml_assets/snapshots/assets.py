@@ -132,13 +132,13 @@ def _features_metadata(conn: duckdb.DuckDBPyConnection) -> dict:
     from ml_assets.evaluation.plots import markdown_table
 
     summary = conn.execute(read_sql(__file__, "features_summary.sql")).df()
-    columns = [name for name, _ in columns(conn, "staged_features")][2:]
+    names = [name for name, _ in columns(conn, "staged_features")][2:]
     preview = conn.execute("SELECT * EXCLUDE (cutoff_date) FROM staged_features LIMIT 5").df()
     return {
         "dagster/row_count": int(summary["customers"].sum()),
         "cutoffs": len(summary),
-        "features": len(columns),
-        "feature_names": ", ".join(columns),
+        "features": len(names),
+        "feature_names": ", ".join(names),
         "per_cutoff": dg.MetadataValue.md(markdown_table(summary.tail(24), floatfmt=".2f")),
         "preview": dg.MetadataValue.md(markdown_table(preview, floatfmt=".2f")),
     }
