@@ -101,6 +101,11 @@ class Settings(dg.ConfigurableResource):
     promotion_min_holdout: int = Field(
         default=500, description="No promotion on a holdout with fewer customers than this."
     )
+    keep_candidates: int = Field(
+        default=5,
+        description="Retention after each promotion decision: keep every version an alias or "
+        "the champion history names, plus this many newest; archive the rest.",
+    )
     churn_min_auc_gain: float = Field(
         default=0.002,
         description="Churn: ROC-AUC gain over the champion (or best baseline) required, "
@@ -138,6 +143,58 @@ class Settings(dg.ConfigurableResource):
     )
     ltv_min_coverage: float = Field(
         default=0.65, description="LTV limit: holdout interval coverage at least this."
+    )
+
+    # --- monitoring ---------------------------------------------------------
+    drift_psi_threshold: float = Field(
+        default=0.2,
+        description="feature_drift: a feature has drifted when its PSI against the champion's "
+        "training population reaches this (0.1-0.2 moderate, above 0.2 a real shift).",
+    )
+    drift_missing_threshold: float = Field(
+        default=0.1,
+        description="feature_drift: a feature has also drifted when its share of missing values "
+        "moved by at least this (0.1 = 10 percentage points).",
+    )
+    drift_share_threshold: float = Field(
+        default=0.3,
+        description="Dataset drift (and a drift retrain) when at least this share of the "
+        "features drifted.",
+    )
+    drift_prediction_psi_threshold: float = Field(
+        default=0.2,
+        description="Dataset drift also when the PSI of the churn probability or the predicted "
+        "LTV against the champion's training population reaches this.",
+    )
+    drift_reference_rows: int = Field(
+        default=50_000,
+        description="feature_drift: at most this many rows of the training population, a "
+        "deterministic sample, form the reference.",
+    )
+    new_data_growth: float = Field(
+        default=0.1,
+        description="New-data sensor: fire when the transaction file has grown by this share "
+        "(rows for Parquet, bytes for CSV) since the last load, or holds a newer month.",
+    )
+    performance_min_auc: float = Field(
+        default=0.7,
+        description="model_performance: a scored cutoff's churn scores have decayed when their "
+        "realized ROC-AUC falls below this.",
+    )
+    performance_max_ece: float = Field(
+        default=0.1,
+        description="model_performance: churn scores have also decayed when their realized "
+        "expected calibration error exceeds this.",
+    )
+    performance_max_total_error: float = Field(
+        default=30.0,
+        description="model_performance: LTV scores have decayed when |total predicted - total "
+        "realized spend| exceeds this percent of the realized spend.",
+    )
+    performance_decay_cutoffs: int = Field(
+        default=2,
+        description="Performance sensor: retrain when this many consecutive measured cutoffs, "
+        "scored by the current champion, have decayed.",
     )
 
     # --- scoring -------------------------------------------------------------

@@ -54,10 +54,12 @@ def snapshot_tables(conn: duckdb.DuckDBPyConnection, cutoffs: list, churn_days=9
     """Fill customer_features and training_snapshots in ``conn`` with the real SQL."""
     from ml_assets.settings import Settings
     from ml_assets.snapshots.assets import prepare_state, stage_features, stage_labels
+    from ml_assets.snapshots.btyd_features import add_btyd_features
 
     last_event = conn.execute("SELECT max(order_ts) FROM transactions").fetchone()[0]
     prepare_state(conn)
     stage_features(conn, cutoffs)
+    add_btyd_features(conn, churn_days, ltv_days)
     stage_labels(conn, cutoffs, Settings(churn_window_days=churn_days, ltv_horizon_days=ltv_days), last_event)
     conn.execute("CREATE OR REPLACE TABLE customer_features AS SELECT * FROM staged_features")
     conn.execute("CREATE OR REPLACE TABLE training_snapshots AS SELECT * FROM staged_labels")

@@ -152,11 +152,18 @@ def _checked(x, t_x, T):
 def _minimize(loss, start: np.ndarray) -> np.ndarray:
     """Minimise over log-parameters; Nelder-Mead polish after L-BFGS-B for robustness."""
     bounds = [(-12.0, 12.0)] * len(start)
-    first = minimize(loss, start, method="L-BFGS-B", bounds=bounds)
+
+    def finite(log_params):
+        # far out in a weakly identified direction the terms can overflow: treat
+        # that as a very poor fit instead of letting a NaN derail the search
+        value = loss(log_params)
+        return value if np.isfinite(value) else 1e300
+
+    first = minimize(finite, start, method="L-BFGS-B", bounds=bounds)
     second = minimize(
-        loss, first.x, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 2000}
+        finite, first.x, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 2000}
     )
     best = second if second.fun <= first.fun else first
-    if not np.isfinite(best.fun):
+    if not best.fun < 1e300:
         raise ValueError("BTYD fit failed: the log-likelihood is not finite at any tried point.")
     return best.x

@@ -70,7 +70,9 @@ def ltv_prediction(boosters: dict[str, lgb.Booster], meta: dict, frame: pd.DataF
     x = boosting.matrix(frame, meta["features"])
     mean = boosters["mean"].predict(x)
     lo, hi = _interval(boosters["lower"].predict(x), boosters["upper"].predict(x), meta["conformal_margin"])
-    return mean, lo, hi
+    # the interval is for the spend itself; for very skewed customers the mean can
+    # fall outside it, so widen it to hold the point forecast a user is shown
+    return mean, np.minimum(lo, mean), np.maximum(hi, mean)
 
 
 def conformal_margin(y, lower, upper, coverage: float) -> float:

@@ -26,7 +26,7 @@ def churn_promotion(
 ) -> dg.MaterializeResult:
     """Promotes the churn candidate when it beats the champion on ROC-AUC (DeLong
     test), or every baseline when there is no champion, within the guardrails."""
-    return _promote(context, warehouse, "churn", "churn_model", churn_policy(settings))
+    return _promote(context, settings, warehouse, "churn", "churn_model", churn_policy(settings))
 
 
 @dg.asset(deps=["ltv_evaluation"], pool="warehouse", backfill_policy=SINGLE_RUN)
@@ -36,10 +36,10 @@ def ltv_promotion(
     """Promotes the LTV candidate when it beats the champion on normalized Gini
     (paired bootstrap), or every baseline when there is no champion, within the
     guardrails (RMSE, total-spend error, interval coverage)."""
-    return _promote(context, warehouse, "ltv", "ltv_model", ltv_policy(settings))
+    return _promote(context, settings, warehouse, "ltv", "ltv_model", ltv_policy(settings))
 
 
-def _promote(context, warehouse, task, model_name, policy):
+def _promote(context, settings, warehouse, task, model_name, policy):
     primary = policy.primary
     checks_ok, check_notes = _upstream_checks_passed(context, f"{task}_evaluation")
     with connect(warehouse) as conn:
@@ -107,6 +107,9 @@ def _promote(context, warehouse, task, model_name, policy):
     }
     with connect(warehouse) as conn:
         store.record(conn, row, decision["promote"], model_name, candidate_version, context.run_id)
+        archived = registry.apply_retention(
+            conn, settings.model_dir, model_name, settings.keep_candidates
+        )
     reference_label = f"{reference_name} v{champion_version}" if has_champion else reference_name
     return dg.MaterializeResult(
         metadata={
@@ -119,6 +122,7 @@ def _promote(context, warehouse, task, model_name, policy):
             "primary_metric": primary,
             "trigger": trigger,
             "upstream_checks_passed": checks_ok,
+            "archived_versions": ", ".join(map(str, archived)) or "none",
             "decision": dg.MetadataValue.md(
                 decision_markdown(decision, f"{model_name} v{candidate_version}", reference_label)
                 + ("\n\n" + "\n".join(f"- {n}" for n in check_notes) if check_notes else "")
@@ -131,7 +135,7 @@ def _promote(context, warehouse, task, model_name, policy):
 def _upstream_checks_passed(context, evaluation_asset: str) -> tuple[bool, list[str]]:
     """Every asset check on the evaluation and everything upstream of it must have
     passed in its latest execution; a check that never ran counts as failed."""
-    graph = context.repository_def.asset_graph
+    graph = context.job_def.asset_layer.asset_graph
     root = dg.AssetKey(evaluation_asset)
     keys = graph.get_check_keys_for_assets(graph.get_ancestor_asset_keys(root, include_self=True))
     records = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(list(keys))

@@ -15,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.settings import Settings
+from ml_assets.snapshots.btyd_features import add_btyd_features
 from ml_assets.snapshots.store import columns, replace_cutoffs
 from ml_assets.warehouse import connect, read_sql, table_exists
 
@@ -49,9 +50,10 @@ def snapshots(context: dg.AssetExecutionContext, settings: Settings, warehouse: 
         prepare_state(conn)
         if "customer_features" in selected:
             stage_features(conn, cutoffs)
+            fits = add_btyd_features(conn, settings.churn_window_days, settings.ltv_horizon_days)
             replace_cutoffs(conn, "customer_features", "staged_features", cutoffs, CUTOFFS)
             yield dg.MaterializeResult(
-                asset_key="customer_features", metadata=_features_metadata(conn)
+                asset_key="customer_features", metadata=_features_metadata(conn, fits)
             )
         if "training_snapshots" in selected:
             stage_labels(conn, cutoffs, settings, last_event)
@@ -128,7 +130,7 @@ def reference_features(
     ).df()
 
 
-def _features_metadata(conn: duckdb.DuckDBPyConnection) -> dict:
+def _features_metadata(conn: duckdb.DuckDBPyConnection, fits: list[dict]) -> dict:
     from ml_assets.evaluation.plots import markdown_table
 
     summary = conn.execute(read_sql(__file__, "features_summary.sql")).df()
@@ -141,6 +143,9 @@ def _features_metadata(conn: duckdb.DuckDBPyConnection) -> dict:
         "feature_names": ", ".join(names),
         "per_cutoff": dg.MetadataValue.md(markdown_table(summary.tail(24), floatfmt=".2f")),
         "preview": dg.MetadataValue.md(markdown_table(preview, floatfmt=".2f")),
+        "bg_nbd_parameters": dg.MetadataValue.md(
+            markdown_table(pd.DataFrame(fits).tail(24), floatfmt=".4f")
+        ),
     }
 
 

@@ -34,7 +34,7 @@ def customer_features_match_reference(warehouse: DuckDBResource) -> dg.AssetChec
                     passed=False,
                     metadata={"cutoff": str(cutoff), "problem": "different customers"},
                 )
-            numeric = stored.columns[2:]
+            numeric = ref.columns[2:]  # the SQL features; BTYD columns derive from them
             a, b = stored[numeric].to_numpy(float), ref[numeric].to_numpy(float)
             both_nan = np.isnan(a) & np.isnan(b)
             diff = np.where(both_nan, 0.0, np.abs(a - b) / np.maximum(1.0, np.abs(b)))

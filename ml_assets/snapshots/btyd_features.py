@@ -1,0 +1,91 @@
+"""BTYD features: BG/NBD and Gamma-Gamma fitted at each cutoff on the BTYD
+summary of every customer at that cutoff (events before it only), then
+evaluated per customer. They hand the models the probabilistic view of
+"still a customer?" that the raw counts only imply.
+
+Derived from the summary columns of the same cutoff, so they inherit the
+point-in-time guarantee of features.sql (a test checks that too).
+"""
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ml_assets.models import btyd
+
+DAYS_PER_WEEK = 7.0
+FIT_SAMPLE = 20_000  # customers per cutoff the parameters are fitted on
+COLUMNS = ["btyd_p_alive", "btyd_p_no_purchase", "btyd_expected_purchases", "btyd_expected_value"]
+
+
+def add_btyd_features(
+    conn: duckdb.DuckDBPyConnection, churn_days: int, ltv_days: int
+) -> list[dict]:
+    """Append the BTYD columns to temp table staged_features; return the fitted
+    parameters per cutoff (for the asset's metadata)."""
+    summary = conn.execute(
+        "SELECT cutoff_date, customer_id, btyd_frequency, btyd_recency, btyd_T, btyd_monetary "
+        "FROM staged_features ORDER BY cutoff_date, customer_id"
+    ).df()
+    parts, fits = [], []
+    for cutoff, rows in summary.groupby("cutoff_date", sort=True):
+        values, params = btyd_columns(rows, churn_days, ltv_days)
+        parts.append(values)
+        fits.append({"cutoff": str(pd.Timestamp(cutoff).date()), **params})
+    derived = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    conn.register("_btyd", derived)
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE staged_features AS SELECT f.*, "
+        + ", ".join(f"b.{c}" for c in COLUMNS)
+        + " FROM staged_features f JOIN _btyd b USING (cutoff_date, customer_id)"
+        " ORDER BY f.cutoff_date, f.customer_id"
+    )
+    conn.unregister("_btyd")
+    return fits
+
+
+def btyd_columns(rows: pd.DataFrame, churn_days: int, ltv_days: int) -> tuple[pd.DataFrame, dict]:
+    """The BTYD columns for one cutoff's customers, and the fitted parameters."""
+    x = rows["btyd_frequency"].to_numpy(float)
+    t_x = rows["btyd_recency"].to_numpy(float) / DAYS_PER_WEEK
+    age = rows["btyd_T"].to_numpy(float) / DAYS_PER_WEEK
+    monetary = rows["btyd_monetary"].to_numpy(float)
+    fit_rows = _sample(len(rows))
+    bgnbd = btyd.fit_bgnbd(x[fit_rows], t_x[fit_rows], age[fit_rows])
+    purchases = btyd.bgnbd_expected_purchases(bgnbd, ltv_days / DAYS_PER_WEEK, x, t_x, age)
+    values = pd.DataFrame(
+        {
+            "cutoff_date": rows["cutoff_date"].to_numpy(),
+            "customer_id": rows["customer_id"].to_numpy(),
+            "btyd_p_alive": btyd.bgnbd_p_alive(bgnbd, x, t_x, age),
+            "btyd_p_no_purchase": btyd.bgnbd_prob_no_purchase(
+                bgnbd, churn_days / DAYS_PER_WEEK, x, t_x, age
+            ),
+            "btyd_expected_purchases": purchases,
+            "btyd_expected_value": _expected_value(x, monetary, purchases, fit_rows),
+        }
+    )
+    return values, {k: round(v, 4) for k, v in bgnbd.__dict__.items()}
+
+
+def _expected_value(x, monetary, purchases, fit_rows) -> np.ndarray:
+    """Expected purchases times Gamma-Gamma spend per purchase; NaN (unknown, which
+    the models handle) where too few repeat buyers exist to fit Gamma-Gamma."""
+    repeat = (x > 0) & (monetary > 0)
+    fit = np.zeros(len(x), bool)
+    fit[fit_rows] = True
+    try:
+        gg = btyd.fit_gamma_gamma(x[repeat & fit], monetary[repeat & fit])
+        spend = btyd.gamma_gamma_expected_spend(
+            gg, np.where(repeat, x, 0), np.where(repeat, monetary, 0)
+        )
+    except ValueError:
+        return np.full(len(x), np.nan)
+    return purchases * spend
+
+
+def _sample(n: int) -> np.ndarray:
+    """A fixed, evenly spread subset of row positions: deterministic for given rows."""
+    if n <= FIT_SAMPLE:
+        return np.arange(n)
+    return np.linspace(0, n - 1, FIT_SAMPLE).round().astype(int)

@@ -1,0 +1,124 @@
+"""Promotion statistics and policy on hand-made cases."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from ml_assets.evaluation.metrics import normalized_gini
+from ml_assets.promotion.policy import churn_policy, decide, decision_markdown, ltv_policy
+from ml_assets.promotion.stats import delong_test, paired_bootstrap
+from ml_assets.settings import Settings
+
+
+def _scores(rng, n, signal):
+    y = rng.random(n) < 0.4
+    return y.astype(float), y * signal + rng.normal(size=n)
+
+
+def test_delong_aucs_match_sklearn_and_detect_a_real_gain():
+    rng = np.random.default_rng(1)
+    y, strong = _scores(rng, 3000, 1.5)
+    weak = strong + rng.normal(scale=2.0, size=len(y))
+    test = delong_test(y, strong, weak)
+    assert test["candidate"] == pytest.approx(roc_auc_score(y, strong), abs=1e-12)
+    assert test["reference"] == pytest.approx(roc_auc_score(y, weak), abs=1e-12)
+    assert test["difference"] > 0.05 and test["p_value"] < 1e-6
+    assert test["ci_low"] < test["difference"] < test["ci_high"]
+    reverse = delong_test(y, weak, strong)
+    assert reverse["p_value"] > 0.999
+
+
+def test_delong_variance_matches_the_bootstrap():
+    rng = np.random.default_rng(2)
+    y, a = _scores(rng, 2000, 1.0)
+    b = a + rng.normal(scale=1.0, size=len(y))
+    test = delong_test(y, a, b)
+    boot = paired_bootstrap(y, a, b, roc_auc_score, n_boot=400, seed=3)
+    width_delong = test["ci_high"] - test["ci_low"]
+    width_boot = boot["ci_high"] - boot["ci_low"]
+    assert width_boot == pytest.approx(width_delong, rel=0.2)
+
+
+def test_delong_identical_models_are_not_significant():
+    rng = np.random.default_rng(4)
+    y, a = _scores(rng, 500, 1.0)
+    test = delong_test(y, a, a.copy())
+    assert test["difference"] == 0 and test["p_value"] == 1.0
+
+
+def test_paired_bootstrap_gini_sees_no_gain_from_noise():
+    rng = np.random.default_rng(5)
+    y = rng.gamma(1.0, 100.0, 2000) * (rng.random(2000) < 0.5)
+    pred = y + rng.normal(scale=50, size=len(y))
+    same = paired_bootstrap(y, pred, pred + rng.normal(scale=1e-6, size=len(y)), normalized_gini,
+                            n_boot=200, seed=0)
+    assert same["p_value"] > 0.05
+    better = paired_bootstrap(y, pred, rng.permutation(pred), normalized_gini, n_boot=200, seed=0)
+    assert better["p_value"] < 0.01 and better["ci_low"] > 0
+
+
+CHURN = {"roc_auc": 0.80, "brier": 0.15, "ece": 0.02}
+
+
+def _test(diff, p, cand=0.80, ref=0.79):
+    return {"method": "delong", "difference": diff, "ci_low": diff - 0.01, "ci_high": diff + 0.01,
+            "p_value": p, "candidate": cand, "reference": ref}
+
+
+def test_a_significantly_better_candidate_within_guardrails_is_promoted():
+    policy = churn_policy(Settings())
+    decision = decide(CHURN, {"roc_auc": 0.79, "brier": 0.151, "ece": 0.021}, {}, _test(0.01, 0.001),
+                      policy, checks_passed=True, n_holdout=5000)
+    assert decision["promote"]
+    assert all(t["passed"] for t in decision["tests"])
+    assert "PROMOTED" in decision_markdown(decision, "churn_model v2", "churn_model v1")
+
+
+@pytest.mark.parametrize(
+    "reference, test, checks, n, failing",
+    [
+        ({"roc_auc": 0.799, "brier": 0.15, "ece": 0.02}, _test(0.001, 0.2), True, 5000,
+         {"roc_auc gain over the champion", "roc_auc gain is significant"}),
+        ({"roc_auc": 0.79, "brier": 0.14, "ece": 0.02}, _test(0.01, 0.001), True, 5000,
+         {"guardrail: brier regression"}),
+        ({"roc_auc": 0.79, "brier": 0.15, "ece": 0.02}, _test(0.01, 0.001), False, 5000,
+         {"upstream checks"}),
+        ({"roc_auc": 0.79, "brier": 0.15, "ece": 0.02}, _test(0.01, 0.001), True, 100,
+         {"holdout size"}),
+    ],
+)
+def test_each_failed_test_blocks_promotion_and_is_named(reference, test, checks, n, failing):
+    decision = decide(CHURN, reference, {}, test, churn_policy(Settings()), checks, n)
+    assert not decision["promote"]
+    assert {t["name"] for t in decision["tests"] if not t["passed"]} == failing
+    assert any("champion stays" in r for r in decision["reasons"])
+
+
+def test_without_a_champion_the_candidate_must_beat_every_baseline():
+    baselines = {"rule": {"roc_auc": 0.70}, "bg_nbd": {"roc_auc": 0.81}}
+    decision = decide(CHURN, None, baselines, _test(-0.01, 0.9, 0.80, 0.81),
+                      churn_policy(Settings()), True, 5000)
+    assert not decision["promote"]
+    assert "roc_auc beats every baseline" in {t["name"] for t in decision["tests"] if not t["passed"]}
+    # guardrails compare with a champion only; absolute limits always apply
+    assert not any(t["name"].startswith("guardrail") for t in decision["tests"])
+    assert any(t["name"] == "limit: ece" for t in decision["tests"])
+
+
+def test_ltv_guardrails_use_absolute_total_error_and_relative_rmse():
+    policy = ltv_policy(Settings())
+    cand = {"normalized_gini": 0.6, "rmse": 101.0, "total_error_pct": -9.0, "coverage": 0.8}
+    champ = {"normalized_gini": 0.5, "rmse": 100.0, "total_error_pct": 2.0, "coverage": 0.8}
+    test = _test(0.1, 0.001, 0.6, 0.5)
+    decision = decide(cand, champ, {}, test, policy, True, 5000)
+    failed = {t["name"] for t in decision["tests"] if not t["passed"]}
+    # |total error| went from 2 to 9 points (> 5 allowed); RMSE +1% (< 2% allowed)
+    assert failed == {"guardrail: |total_error_pct| regression"}
+
+
+def test_a_nan_metric_never_passes():
+    cand = {**CHURN, "ece": float("nan")}
+    decision = decide(cand, None, {"rule": {"roc_auc": 0.5}}, _test(0.3, 0.0, 0.8, 0.5),
+                      churn_policy(Settings()), True, 5000)
+    assert not decision["promote"]
+    assert {t["name"] for t in decision["tests"] if not t["passed"]} == {"limit: ece"}
