@@ -46,8 +46,14 @@ PHRASES = {
     "btyd_recency": "Active span {v:.0f} days",
     "btyd_T": "Customer for {v:.0f} days",
     "btyd_monetary": "Repeat orders average {v:,.2f}",
-    "cutoff_month": "Seasonal pattern (month {v:.0f})",
+    "btyd_p_alive": "Only {v:.0%} likely to still be an active customer",
+    "btyd_p_no_purchase": "{v:.0%} chance of no purchase in the coming window",
+    "btyd_expected_purchases": "Expected to buy only {v:.1f} more times",
+    "btyd_expected_value": "Expected to spend only {v:,.2f}",
 }
+
+# the same for every customer at a cutoff: it shifts all scores, explains none
+CONTEXT = {"cutoff_month"}
 
 
 def top_reasons(
@@ -56,6 +62,7 @@ def top_reasons(
     """For each row, up to ``k`` sentences for the features that raised its score most."""
     x = matrix(frame, features)
     contrib = booster.predict(x, pred_contrib=True)[:, : len(features)]
+    contrib[:, [j for j, f in enumerate(features) if f in CONTEXT]] = -np.inf
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
     return [
         [_sentence(features[j], x[i, j]) for j in order[i] if contrib[i, j] > 0]

@@ -1,0 +1,43 @@
+"""Reasons in words and the risk / value levels of customer_scores."""
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from ml_assets.scoring.assets import RISK_LEVELS, _levels
+from ml_assets.scoring.reasons import top_reasons
+
+
+def _booster(frame, features, y):
+    params = {"objective": "binary", "verbosity": -1, "seed": 0, "deterministic": True,
+              "num_threads": 1, "min_child_samples": 5}
+    return lgb.train(params, lgb.Dataset(frame[features].to_numpy(float), label=y,
+                                         feature_name=features), num_boost_round=30)
+
+
+def test_reasons_name_the_features_that_raised_the_score_and_skip_context():
+    rng = np.random.default_rng(0)
+    n = 2000
+    frame = pd.DataFrame({
+        "recency_days": rng.uniform(0, 400, n),
+        "orders_total": rng.integers(1, 30, n).astype(float),
+        "cutoff_month": rng.integers(1, 13, n).astype(float),
+    })
+    # churn driven by recency, and by the month (a context everyone at a cutoff shares)
+    logit = (frame.recency_days - 200) / 40 + (frame.cutoff_month - 6.5)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
+    features = list(frame.columns)
+    booster = _booster(frame, features, y)
+    silent = pd.DataFrame({"recency_days": [390.0], "orders_total": [3.0], "cutoff_month": [12.0]})
+    reasons = top_reasons(booster, silent, features)[0]
+    assert reasons[0] == "No purchase for 390 days"
+    assert not any("month" in r for r in reasons)
+    fresh = pd.DataFrame({"recency_days": [2.0], "orders_total": [25.0], "cutoff_month": [1.0]})
+    # nothing raised a recent, frequent buyer's risk: no made-up reasons
+    assert all("No purchase" not in r for r in top_reasons(booster, fresh, features)[0])
+
+
+def test_risk_levels_follow_the_documented_cut_points():
+    p = np.array([0.0, 0.29, 0.3, 0.49, 0.5, 0.69, 0.7, 1.0])
+    assert list(_levels(p, [0.3, 0.5, 0.7], RISK_LEVELS)) == [
+        "low", "low", "medium", "medium", "high", "high", "critical", "critical"]
