@@ -67,6 +67,23 @@ def _train_and_register(context, model_name, label, horizon, config, trainer, se
         f"({split.train[0]}..{split.train[-1]}), holdout {split.holdout}, {len(features)} features"
     )
     fit = trainer(frame, features, split, config)
+    # everything shown is prepared before the version is registered, so a failure
+    # here cannot leave a registered challenger behind a failed materialization
+    top = importance(next(iter(fit["boosters"].values())))
+    validation = {k: v for k, v in fit["validation"].items() if isinstance(v, (int, float))}
+    shown = {
+        "holdout_cutoff": split.holdout.isoformat(),
+        "training_cutoffs": f"{split.train[0]} .. {split.train[-1]} ({len(split.train)})",
+        "validation_cutoffs": ", ".join(fit["validation"]["valid_cutoffs"]),
+        "dagster/row_count": len(frame),
+        "features": len(features),
+        "validation": dg.MetadataValue.json(fit["validation"]),
+        **{k: float(v) for k, v in validation.items()},
+        "feature_importance": dg.MetadataValue.md(importance_plot(top)),
+        "top_features": dg.MetadataValue.md(
+            markdown_table(top.head(10).rename_axis("feature").reset_index(name="gain"), ".1f")
+        ),
+    }
     with connect(warehouse) as conn:
         registry.ensure_tables(conn)
         row = registry.register_version(
@@ -87,24 +104,11 @@ def _train_and_register(context, model_name, label, horizon, config, trainer, se
                 conn, model_name, "challenger", row["version"],
                 reason="trained as the new candidate", moved_by=f"run:{context.run_id}",
             )
-    main = next(iter(fit["boosters"].values()))
-    top = importance(main)
-    validation = {k: v for k, v in fit["validation"].items() if isinstance(v, (int, float))}
     return dg.MaterializeResult(
         metadata={
             "version": row["version"],
             "sha256": row["sha256"],
             "artifact_path": row["artifact_path"],
-            "holdout_cutoff": split.holdout.isoformat(),
-            "training_cutoffs": f"{split.train[0]} .. {split.train[-1]} ({len(split.train)})",
-            "validation_cutoffs": ", ".join(fit["validation"]["valid_cutoffs"]),
-            "dagster/row_count": len(frame),
-            "features": len(features),
-            "validation": dg.MetadataValue.json(fit["validation"]),
-            **{k: float(v) for k, v in validation.items()},
-            "feature_importance": dg.MetadataValue.md(importance_plot(top)),
-            "top_features": dg.MetadataValue.md(
-                markdown_table(top.head(10).rename_axis("feature").reset_index(name="gain"), ".1f")
-            ),
+            **shown,
         }
     )
