@@ -150,3 +150,34 @@ def test_a_worse_candidate_is_rejected_and_scoring_keeps_the_champion(chain):
     versions = _query(strict, "SELECT DISTINCT churn_model_version, ltv_model_version "
                               "FROM customer_scores")
     assert versions == [(1, 1)]
+
+
+def test_a_better_candidate_replaces_a_weak_champion_with_its_reasons(chain):
+    instance, lax, _ = chain
+    strict = _changed(lax, churn_min_auc_gain=0.002, ltv_min_gini_gain=0.005, promotion_alpha=0.05)
+    retrain = dg.AssetSelection.assets("churn_model", "ltv_model").downstream()
+    _run(instance, strict, retrain, training=WORSE)
+    (weak,) = _query(strict, "SELECT max(version) FROM model_versions WHERE model_name = 'churn_model'")[0]
+    with duckdb.connect(strict.warehouse) as conn:  # say a weak model became champion
+        registry.set_alias(conn, "churn_model", "champion", weak, reason="test setup", moved_by="test")
+    _run(instance, strict, retrain, training=FAST)
+    better = weak + 1
+    decision = _query(strict, "SELECT champion_version, promoted, reasons, tests FROM "
+                              "promotion_decisions WHERE task = 'churn' AND candidate_version = ?",
+                      [better])[0]
+    assert decision[:2] == (weak, True)
+    assert "tests passed: promoting" in decision[2]
+    gain = next(t for t in json.loads(decision[3]) if t["name"].startswith("roc_auc gain over"))
+    assert gain["value"] > 0.05 and gain["passed"]
+    moves = _query(strict, "SELECT from_version, to_version, moved_by, reason FROM alias_history "
+                           "WHERE model_name = 'churn_model' AND alias = 'champion' "
+                           "ORDER BY moved_at DESC LIMIT 1")
+    assert moves[0][:2] == (weak, better) and moves[0][2].startswith("promotion:")
+    assert "tests passed" in moves[0][3]
+    # the weak champion is kept for rollback, whatever retention archives
+    (status,) = _query(strict, "SELECT status FROM model_versions WHERE model_name = 'churn_model' "
+                               "AND version = ?", [weak])[0]
+    assert status == "active"
+    (used,) = _query(strict, "SELECT DISTINCT churn_model_version FROM customer_scores "
+                             "WHERE cutoff_date = '2025-01-01'")
+    assert used == (better,)
