@@ -115,11 +115,12 @@ def importance_plot(importance: pd.Series, top: int = 15) -> str:
         raise ValueError("importance has NaN values; fill or drop them before plotting.")
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}.")
-    shown = values.sort_values(ascending=False).head(top).iloc[::-1]
+    total = float(values.abs().sum()) or 1.0
+    shown = values.sort_values(ascending=False).head(top).iloc[::-1] / total * 100
     fig, ax = _figure(height=max(2.0, 0.22 * len(shown) + 0.8))
     ax.barh([str(name) for name in shown.index], shown.to_numpy())
     ax.tick_params(axis="y", labelsize=7)
-    ax.set(xlabel=str(values.name or "importance"))
+    ax.set(xlabel=f"{values.name or 'importance'}, % of total")
     return _image(fig, f"Top {len(shown)} features")
 
 
