@@ -18,12 +18,10 @@ def test_psi_of_identical_samples_is_zero():
 
 def test_psi_known_shift_in_reference_quantile_bins():
     reference = np.arange(100, dtype=float)  # deciles: 10 values per bin
-    # current: 30% in the first decile, 10% in each of deciles 2-8, none in 9-10, and 10%
-    # above the reference's range (a bin where the reference has nothing)
-    current = np.concatenate([np.full(30, 5.0), np.repeat(np.arange(6) * 10 + 15.0, 10),
-                              np.full(10, 500.0)])
-    r = np.array([0.1] * 10 + [drift.PSI_FLOOR])
-    c = np.array([0.3] + [0.1] * 6 + [drift.PSI_FLOOR] * 3 + [0.1])
+    # current: 30% in the first decile, 10% in each of deciles 2-8, none in 9-10
+    current = np.concatenate([np.full(30, 5.0), np.repeat(np.arange(7) * 10 + 15.0, 10)])
+    r = np.full(10, 0.1)
+    c = np.array([0.3] + [0.1] * 7 + [drift.PSI_FLOOR] * 2)
     expected = float(np.sum((c - r) * np.log(c / r)))
     assert drift.psi(reference, current, bins=10) == pytest.approx(expected, rel=1e-12)
     assert expected > 0.2  # a real shift by the usual rule of thumb
@@ -53,6 +51,9 @@ def test_ks_and_wasserstein_known_values():
     statistic, pvalue = drift.ks_test([0.0, 1.0, 2.0], [10.0, 11.0, 12.0])
     assert statistic == 1.0 and pvalue < 0.2
     assert drift.wasserstein([0.0, 1.0], [2.0, 3.0]) == pytest.approx(2.0)
+    rng = np.random.default_rng(3)
+    a, b = rng.gamma(2.0, 3.0, 700), rng.normal(5.0, 2.0, 300)
+    assert drift.wasserstein(a, b) == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-12)
     assert drift.ks_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == (0.0, 1.0)
 
 
@@ -125,8 +126,13 @@ def test_cutoff_level_features_are_recognised():
 
 def test_quantile_edges_collapse_on_ties():
     assert drift.quantile_edges(np.ones(100)).tolist() == [1.0, np.nextafter(1.0, 2.0)]
+    # the outer bins are open-ended: the top decile reaches beyond the maximum
     edges = drift.quantile_edges(np.arange(100.0), bins=4)
-    assert edges.tolist() == [0.0, 24.75, 49.5, 74.25, np.nextafter(99.0, 100.0)]
+    assert edges.tolist() == [24.75, 49.5, 74.25]
+    # a third of the values tied at the top: values above it get their own bin
+    tied = np.concatenate([np.arange(20.0), np.full(10, 50.0)])
+    assert drift.quantile_edges(tied, bins=4).tolist() == [7.25, 14.5, 50.0, np.nextafter(50.0, 51.0)]
+    assert drift.psi(tied, np.full(10, 60.0)) > 5
     assert drift.quantile_edges(np.array([], float)).size == 0
     with pytest.raises(ValueError, match="bins"):
         drift.quantile_edges([1.0], bins=0)

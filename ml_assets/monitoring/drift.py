@@ -9,7 +9,7 @@ is fine (PSI 0 and KS 0 when both sides hold the same constant). Nothing here
 raises on legal data.
 
 - PSI: population stability index over bins cut at the reference's
-  quantiles, plus a bin below and one above its range (numeric) or over categories (categorical), with each bin's share
+  quantiles (numeric) or over categories (categorical), with each bin's share
   floored at ``PSI_FLOOR`` so an empty bin does not give infinity.
   Rule of thumb: < 0.1 stable, 0.1-0.2 moderate, > 0.2 a real shift.
 - KS: two-sample Kolmogorov-Smirnov statistic and p-value (numeric).
@@ -36,18 +36,22 @@ COLUMNS = [
 
 
 def quantile_edges(reference, bins: int = DEFAULT_BINS) -> np.ndarray:
-    """Bin edges: the reference's minimum, its inner quantiles and (just above)
-    its maximum, duplicates removed. Values outside the reference's range fall
-    in two outer bins of their own, where the reference has nothing, so a
-    shift beyond it counts fully even when the reference is heavily tied or
-    constant (which merely gives fewer inner bins)."""
+    """Inner bin edges at the reference's quantiles, duplicates removed; the
+    outer bins are open-ended. A heavily tied reference gives fewer bins. When
+    the top edge is the reference's maximum (a constant reference, or many
+    values tied at the top), an edge just above it gives values beyond the
+    reference their own bin; below the minimum that holds already, as a value
+    equal to an edge belongs to the bin above it."""
     ref = _finite(reference)
     if bins < 1:
         raise ValueError(f"bins must be at least 1, got {bins}.")
     if ref.size == 0:
         return np.empty(0)
-    inner = np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1])
-    return np.unique(np.concatenate([[ref.min()], inner, [np.nextafter(ref.max(), np.inf)]]))
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
+    top = ref.max()
+    if edges.size == 0 or edges[-1] >= top:
+        edges = np.append(edges[edges < top], [top, np.nextafter(top, np.inf)])
+    return edges
 
 
 def psi(reference, current, bins: int = DEFAULT_BINS) -> float:
@@ -95,10 +99,15 @@ def chi_square_test(reference, current) -> tuple[float, float]:
 
 def wasserstein(reference, current) -> float:
     """Earth mover's distance between the two samples, in the values' units."""
-    ref, cur = _finite(reference), _finite(current)
+    ref, cur = np.sort(_finite(reference)), np.sort(_finite(current))
     if ref.size == 0 or cur.size == 0:
         return math.nan
-    return float(stats.wasserstein_distance(ref, cur))
+    # the integral of |F_ref - F_cur| between consecutive pooled values (what
+    # scipy.stats.wasserstein_distance computes, without its general-case overhead)
+    pooled = np.sort(np.concatenate([ref, cur]))
+    f_ref = np.searchsorted(ref, pooled[:-1], side="right") / ref.size
+    f_cur = np.searchsorted(cur, pooled[:-1], side="right") / cur.size
+    return float(np.sum(np.abs(f_ref - f_cur) * np.diff(pooled)))
 
 
 def missing_rate(values, numeric: bool = True) -> float:
@@ -219,7 +228,11 @@ def cutoff_level_features(
 
 
 def _finite(values) -> np.ndarray:
-    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+    array = np.asarray(values)
+    if array.dtype.kind in "fiu":
+        numbers = array.astype(float, copy=False)
+    else:
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
     return numbers[np.isfinite(numbers)]
 
 
