@@ -1,0 +1,9 @@
+-- A model's training population: active customers at its training cutoffs,
+-- at most $rows of them, picked by a hash of the key so the same rows come
+-- back every time.
+SELECT *
+FROM customer_features
+WHERE cutoff_date IN (SELECT unnest($cutoffs::DATE[]))
+  AND ($active_days::INTEGER = 0 OR recency_days <= $active_days::INTEGER)
+ORDER BY hash(customer_id, cutoff_date), customer_id, cutoff_date
+LIMIT $rows
