@@ -3,6 +3,7 @@
 import dagster as dg
 
 from ml_assets import evaluation, ingest, models, promotion, scoring, snapshots
+from ml_assets import monitoring
 from ml_assets.settings import Settings
 from ml_assets.warehouse import warehouse_resource
 
@@ -15,6 +16,7 @@ defs = dg.Definitions.merge(
     evaluation.defs,
     promotion.defs,
     scoring.defs,
+    monitoring.defs,
     dg.Definitions(
         resources={
             "settings": settings,

@@ -1,0 +1,187 @@
+"""Sensors that request the retraining chain (``retrain_job``) when it is due.
+
+Each tick is cheap: it reads one small row of a monitoring table, or the
+transaction file's size, footer and last line; never the transaction log.
+Each keeps in its cursor the condition it last fired for and skips that
+condition afterwards, so one condition requests one run (the run key is the
+same condition, which Dagster also refuses to launch twice). Each run is
+tagged ``ml_assets/trigger`` with the reason, which promotion records.
+
+All start STOPPED (see ``ml_assets/monitoring/__init__.py``).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ml_assets.monitoring import source
+from ml_assets.monitoring.jobs import chain_request, retrain_job
+from ml_assets.settings import Settings
+
+STOPPED = dg.DefaultSensorStatus.STOPPED
+
+
+@dg.sensor(
+    job=retrain_job,
+    minimum_interval_seconds=3600,
+    default_status=STOPPED,
+    description="Retrains when the latest feature_drift summary shows dataset drift: at least "
+    "ML_ASSETS_DRIFT_SHARE_THRESHOLD of the features past their PSI threshold, or the churn or "
+    "LTV predictions past ML_ASSETS_DRIFT_PREDICTION_PSI_THRESHOLD. Once per cutoff and champion.",
+)
+def drift_retrain_sensor(context: dg.SensorEvaluationContext, settings: Settings):
+    try:
+        with source.read_only(settings) as conn:
+            summary, load = source.latest_drift(conn), source.latest_load(conn)
+    except source.WarehouseBusy as busy:
+        return _busy(busy)
+    if summary is None:
+        return dg.SkipReason(
+            "No feature_drift summary yet: materialize feature_drift (the chain and the scoring "
+            "schedule do)."
+        )
+    cutoff = summary["cutoff_date"]
+    champion = f"churn_model v{summary['churn_model_version']}, ltv_model v{summary['ltv_model_version']}"
+    if not summary["dataset_drift"]:
+        return dg.SkipReason(f"Cutoff {cutoff} against {champion}: {summary['reasons']}.")
+    key = f"drift:{cutoff}:churn_model v{summary['churn_model_version']}:ltv_model v{summary['ltv_model_version']}"
+    if key == context.cursor:
+        return dg.SkipReason(
+            f"Already requested a retrain for drift at cutoff {cutoff} against {champion}; "
+            "waiting for a new cutoff or a new champion."
+        )
+    context.update_cursor(key)
+    reason = f"drift at cutoff {cutoff} vs {champion}: {summary['reasons']}"
+    return chain_request(
+        retrain_job, context.instance, settings, reason, key,
+        loaded_newest=load and load["max_order_ts"], source_newest=None,
+    )
+
+
+@dg.sensor(
+    job=retrain_job,
+    minimum_interval_seconds=600,
+    default_status=STOPPED,
+    description="Retrains when the transaction file has grown by ML_ASSETS_NEW_DATA_GROWTH "
+    "since the last load (rows for Parquet, bytes for CSV) or holds a month the warehouse has "
+    "not loaded. Once per file state.",
+)
+def new_data_sensor(context: dg.SensorEvaluationContext, settings: Settings):
+    state = source.source_state(settings)
+    if state is None:
+        return dg.SkipReason(f"The transaction file {settings.transactions_path()} does not exist.")
+    try:
+        with source.read_only(settings) as conn:
+            load = source.latest_load(conn)
+    except source.WarehouseBusy as busy:
+        return _busy(busy)
+    if load is None:
+        return dg.SkipReason(
+            "Nothing loaded yet: run retrain_job once (or start the monthly schedule); this "
+            "sensor watches for data added after a load."
+        )
+    findings, verdict = new_data_findings(state, load, settings.new_data_growth)
+    if not findings:
+        return dg.SkipReason(f"{state['path']}: {verdict}.")
+    key = f"new-data:{state['path']}:{state['bytes']}:{state['mtime_ns']}"
+    if key == context.cursor:
+        return dg.SkipReason(f"Already requested a retrain for {state['path']} as it is now.")
+    context.update_cursor(key)
+    return chain_request(
+        retrain_job, context.instance, settings, "new data: " + "; ".join(findings), key,
+        loaded_newest=load["max_order_ts"], source_newest=state["newest_event"],
+    )
+
+
+@dg.sensor(
+    job=retrain_job,
+    minimum_interval_seconds=3600,
+    default_status=STOPPED,
+    description="Retrains when the realized performance in model_performance has decayed for "
+    "ML_ASSETS_PERFORMANCE_DECAY_CUTOFFS consecutive measured cutoffs served by the current "
+    "champion (churn: ROC-AUC or ECE; LTV: total-spend error). Once per decayed stretch.",
+)
+def performance_sensor(context: dg.SensorEvaluationContext, settings: Settings):
+    try:
+        with source.read_only(settings) as conn:
+            rows = source.performance_rows(conn)
+            champions = source.champion_versions(conn)
+            load = source.latest_load(conn)
+    except source.WarehouseBusy as busy:
+        return _busy(busy)
+    if not rows:
+        return dg.SkipReason("No model_performance yet: materialize model_performance.")
+    n = settings.performance_decay_cutoffs
+    verdicts = [decay_verdict(rows, task, champions, n) for task in ("churn", "ltv")]
+    fired = [v for v in verdicts if v["decayed"]]
+    if not fired:
+        return dg.SkipReason("; ".join(v["text"] for v in verdicts) + ".")
+    key = "performance:" + "|".join(v["key"] for v in fired)
+    if key == context.cursor:
+        return dg.SkipReason(f"Already requested a retrain for {'; '.join(v['text'] for v in fired)}.")
+    context.update_cursor(key)
+    reason = "performance decay: " + "; ".join(v["text"] for v in fired)
+    return chain_request(
+        retrain_job, context.instance, settings, reason, key,
+        loaded_newest=load and load["max_order_ts"], source_newest=None,
+    )
+
+
+def new_data_findings(state: dict, load: dict, growth: float) -> tuple[list[str], str]:
+    """Why the file counts as new data (empty when it does not), and a one-line
+    account of what was compared."""
+    findings = []
+    if state["rows"] is not None:
+        grown, unit = _share(state["rows"], load["rows_in"]), "rows"
+    else:
+        grown, unit = _share(state["bytes"], load["source_bytes"]), "bytes"
+    if grown >= growth:
+        findings.append(f"{grown:+.1%} {unit} since the last load (threshold {growth:.0%})")
+    newest, loaded = state["newest_event"], load["max_order_ts"]
+    new_month = newest is not None and loaded is not None and (
+        (newest.year, newest.month) > (loaded.year, loaded.month)
+    )
+    if new_month:
+        findings.append(f"new month {newest:%Y-%m} (last load ended {loaded:%Y-%m-%d})")
+    if state["path"] != load["source_path"]:
+        findings.append(f"a different file than the last load ({load['source_path']})")
+    seen = "newest event unknown" if newest is None else f"newest event {newest:%Y-%m-%d}"
+    verdict = (f"{grown:+.1%} {unit} since the last load (threshold {growth:.0%}), {seen}, "
+               f"last load ended {loaded:%Y-%m-%d}" if loaded else "no events loaded")
+    return findings, verdict
+
+
+def decay_verdict(rows: list[dict], task: str, champions: dict, n: int) -> dict:
+    """Whether the newest ``n`` measured cutoffs of ``task`` all decayed and were
+    all served by the version that is champion now."""
+    model = f"{task}_model"
+    labelled = "churn_labels" if task == "churn" else "ltv_labels"
+    measured = [r for r in rows if (r[labelled] or 0) > 0][:n]
+    champion = champions.get(model)
+    decayed = [r for r in measured if r[f"{task}_decayed"]]
+    served = {r[f"{task}_model_version"] for r in measured}
+    if len(measured) < n:
+        text = f"{task}: {len(measured)} measured cutoff(s), {n} needed"
+    elif len(decayed) < n:
+        text = f"{task}: {len(decayed)} of the last {n} measured cutoffs decayed"
+    elif served != {champion}:
+        text = (f"{task}: the last {n} measured cutoffs decayed, but were served by "
+                f"{model} v{sorted(served)} and the champion is now v{champion}")
+    else:
+        newest = measured[0]
+        return {
+            "decayed": True,
+            "key": f"{task}:v{champion}:{newest['cutoff_date']}",
+            "text": f"{model} v{champion} decayed on the last {n} measured cutoffs through "
+            f"{newest['cutoff_date']} ({newest['decay_reasons']})",
+        }
+    return {"decayed": False, "key": "", "text": text}
+
+
+def _share(now: int, before: int) -> float:
+    return (now - before) / before if before else float("inf")
+
+
+def _busy(busy: Exception) -> dg.SkipReason:
+    return dg.SkipReason(f"The warehouse is locked by a running job ({busy}); checking again "
+                         "next tick.")
