@@ -79,7 +79,9 @@ def _history(conn, settings, args) -> int:
 
 
 def _verify(conn, settings, args) -> int:
-    row, folder = registry.load_verified(conn, args.model, version=args.version, alias=args.alias)
+    row, folder = registry.load_verified(
+        conn, args.model, version=args.version, alias=args.alias, model_dir=settings.model_dir
+    )
     print(f"ok: {row['model_name']} v{row['version']} sha256 {row['sha256']} at {folder}")
     return 0
 

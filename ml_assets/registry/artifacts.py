@@ -73,6 +73,20 @@ def is_version_folder(path: Path) -> bool:
     return path.is_dir() and bool(_VERSION_FOLDER.match(path.name))
 
 
+def is_confined(folder: Path, model_name: str, version: int, home: Path | None = None) -> bool:
+    """Whether ``folder`` is an absolute, symlink-free ``<home>/<model_name>/vNNNN-xxxxxxxx``
+    folder of ``version`` (``home`` None: under any directory)."""
+    folder = Path(folder)
+    return (
+        folder.is_absolute()
+        and folder.resolve() == folder
+        and folder.parent.name == model_name
+        and bool(_VERSION_FOLDER.match(folder.name))
+        and folder.name.startswith(f"v{version:04d}-")
+        and (home is None or folder.parent == home)
+    )
+
+
 def is_tmp_folder(path: Path) -> bool:
     return path.is_dir() and path.name.startswith(TMP_PREFIX)
 

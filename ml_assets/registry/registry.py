@@ -185,10 +185,15 @@ def load_verified(
     *,
     version: int | None = None,
     alias: str | None = None,
+    model_dir: str | Path | None = None,
 ) -> tuple[dict, Path]:
     """The row and folder of a version (by number or alias) whose files match
     the recorded sha256. Raises ``ModelNotFoundError`` or
-    ``ArtifactVerificationError`` otherwise; read the files only after this."""
+    ``ArtifactVerificationError`` otherwise; read the files only after this.
+
+    The row's folder must be this version's folder inside ``<model_dir>/<model
+    name>/`` (any model directory when ``model_dir`` is None): a row pointing
+    anywhere else is refused before a byte is read."""
     if (version is None) == (alias is None):
         raise TypeError("load_verified needs exactly one of version= or alias=.")
     if alias is not None:
@@ -207,7 +212,7 @@ def load_verified(
             f"ml_assets.registry list --model {model_name}`) or retrain.",
             model_name=model_name, version=version, alias=alias,
         )
-    return row, _verify_folder(row)
+    return row, _verify_folder(row, model_dir)
 
 
 def sweep_orphans(
@@ -307,13 +312,23 @@ def _insert_version(conn: duckdb.DuckDBPyConnection, values: dict) -> None:
     conn.execute(read_sql(__file__, "insert_version.sql"), values)
 
 
-def _verify_folder(row: dict) -> Path:
+def _verify_folder(row: dict, model_dir: str | Path | None = None) -> Path:
     folder = Path(row["artifact_path"])
     name, version, expected = row["model_name"], row["version"], row["sha256"]
     todo = (
         "Restore the folder from a backup, point the alias at a version that verifies "
         f"(`python -m ml_assets.registry rollback --model {name} --to V --reason ...`), or retrain."
     )
+    home = artifacts.model_home(model_dir, name) if model_dir is not None else None
+    if not artifacts.is_confined(folder, name, version, home):
+        where = f"inside {home}" if home is not None else f"in a '{name}' folder of a model directory"
+        raise ArtifactVerificationError(
+            f"The registry row of {name} v{version} points at {folder}, which is not this "
+            f"version's folder {where}: refusing to read it. The row was edited or the model "
+            f"directory moved; set ML_ASSETS_MODEL_DIR to the directory the versions were "
+            f"registered in. {todo}",
+            model_name=name, version=version, path=str(folder), expected=expected, actual=None,
+        )
     if not folder.is_dir():
         raise ArtifactVerificationError(
             f"The artifact folder of {name} v{version} is missing: {folder} "
