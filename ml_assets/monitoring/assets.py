@@ -49,7 +49,8 @@ def feature_drift(
         }
     churn_row = champions["churn_model"][0]
     reference = references["churn_model"]
-    features = [f for f in churn_row["features"] if f in reference.columns]
+    # a feature the champion uses but customer_features lacks is reported as entirely missing
+    features = list(churn_row["features"])
     per_cutoff = drift.cutoff_level_features(reference, features)
     rows = drift.compare_frames(
         reference, current, features, settings.drift_psi_threshold,
@@ -106,7 +107,9 @@ def feature_drift(
             "predictions": dg.MetadataValue.md(
                 markdown_table(pd.concat(predictions)[_WORST], ".3f")
             ),
-            "psi_plot": dg.MetadataValue.md(plots.psi_plot(rows, settings.drift_psi_threshold)),
+            "psi_plot": dg.MetadataValue.md(
+                plots.psi_plot(rows[rows["role"] == "feature"], settings.drift_psi_threshold)
+            ),
         }
     )
 
