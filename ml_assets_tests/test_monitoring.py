@@ -16,9 +16,9 @@ from sklearn.metrics import roc_auc_score
 
 from ml_assets import registry
 from ml_assets.definitions import defs as project_defs
+from ml_assets.ingest.assets import transaction_log
 from ml_assets.ingest.sample_data import write_sample
 from ml_assets.monitoring import defs as monitoring_defs
-from ml_assets.ingest.assets import transaction_log
 from ml_assets.monitoring import source
 from ml_assets.monitoring.assets import model_performance
 from ml_assets.monitoring.jobs import RANGE_END_TAG, RANGE_START_TAG, cutoff_range

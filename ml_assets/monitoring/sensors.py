@@ -41,10 +41,11 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, settings: Settings
             "schedule do)."
         )
     cutoff = summary["cutoff_date"]
-    champion = f"churn_model v{summary['churn_model_version']}, ltv_model v{summary['ltv_model_version']}"
+    churn, ltv = summary["churn_model_version"], summary["ltv_model_version"]
+    champion = f"churn_model v{churn}, ltv_model v{ltv}"
     if not summary["dataset_drift"]:
         return dg.SkipReason(f"Cutoff {cutoff} against {champion}: {summary['reasons']}.")
-    key = f"drift:{cutoff}:churn_model v{summary['churn_model_version']}:ltv_model v{summary['ltv_model_version']}"
+    key = f"drift:{cutoff}:churn_model v{churn}:ltv_model v{ltv}"
     if key == context.cursor:
         return dg.SkipReason(
             f"Already requested a retrain for drift at cutoff {cutoff} against {champion}; "
