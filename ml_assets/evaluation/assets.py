@@ -137,7 +137,7 @@ def _load(warehouse: DuckDBResource, model_name: str, label: str, settings: Sett
     """Registered models, the candidate's row, its holdout and training rows
     (active customers), and every customer at the holdout cutoff."""
     with connect(warehouse) as conn:
-        models = load_registered(conn, model_name)
+        models = load_registered(conn, model_name, settings.model_dir)
         row = models["candidate"][0]
         holdout_cutoff = [_as_date(row["holdout_cutoff"])]
         train_cutoffs = [date.fromisoformat(c) for c in row["training_cutoffs"]]

@@ -27,14 +27,14 @@ def _check(warehouse: DuckDBResource, task: str) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset="churn_evaluation", blocking=True)
+@dg.asset_check(asset="churn_evaluation", blocking=True, pool="warehouse")
 def churn_evaluation_is_sound(warehouse: DuckDBResource) -> dg.AssetCheckResult:
     """The newest churn evaluation has candidate predictions, all probabilities in
     [0, 1], and finite ROC-AUC, Brier, log loss and calibration error."""
     return _check(warehouse, "churn")
 
 
-@dg.asset_check(asset="ltv_evaluation", blocking=True)
+@dg.asset_check(asset="ltv_evaluation", blocking=True, pool="warehouse")
 def ltv_evaluation_is_sound(warehouse: DuckDBResource) -> dg.AssetCheckResult:
     """The newest LTV evaluation has candidate predictions, finite non-negative
     spend with ordered intervals, and finite Gini, RMSE, total error and coverage."""

@@ -29,14 +29,16 @@ class Entry:
         return f"{self.name} v{self.version}" if self.version else self.name
 
 
-def load_registered(conn: duckdb.DuckDBPyConnection, model_name: str) -> dict:
+def load_registered(conn: duckdb.DuckDBPyConnection, model_name: str, model_dir: str) -> dict:
     """The verified challenger and, when set and different, the champion."""
     registry.ensure_tables(conn)
-    row, folder = registry.load_verified(conn, model_name, alias="challenger")
+    row, folder = registry.load_verified(conn, model_name, alias="challenger", model_dir=model_dir)
     found = {"candidate": (row, *read_model(folder))}
     champion = registry.resolve_alias(conn, model_name, "champion")
     if champion is not None and champion != row["version"]:
-        champ_row, champ_folder = registry.load_verified(conn, model_name, version=champion)
+        champ_row, champ_folder = registry.load_verified(
+            conn, model_name, version=champion, model_dir=model_dir
+        )
         found["champion"] = (champ_row, *read_model(champ_folder))
     return found
 

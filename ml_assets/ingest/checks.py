@@ -9,7 +9,7 @@ from ml_assets.settings import Settings, env_var
 from ml_assets.warehouse import connect, read_sql, table_exists
 
 
-@dg.asset_check(asset="raw_transactions", blocking=True)
+@dg.asset_check(asset="raw_transactions", blocking=True, pool="warehouse")
 def rejected_share_under_limit(
     settings: Settings, warehouse: DuckDBResource
 ) -> dg.AssetCheckResult:
@@ -42,7 +42,7 @@ def rejected_share_under_limit(
     )
 
 
-@dg.asset_check(asset="raw_transactions", blocking=True)
+@dg.asset_check(asset="raw_transactions", blocking=True, pool="warehouse")
 def order_ids_unique(warehouse: DuckDBResource) -> dg.AssetCheckResult:
     """No order id appears on more than one row of transactions."""
     with connect(warehouse) as conn:
@@ -61,7 +61,7 @@ def order_ids_unique(warehouse: DuckDBResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset="raw_transactions", blocking=True)
+@dg.asset_check(asset="raw_transactions", blocking=True, pool="warehouse")
 def amounts_plausible(settings: Settings, warehouse: DuckDBResource) -> dg.AssetCheckResult:
     """Every amount is finite and at most max_amount in absolute value, and at
     least one is positive (a log of only refunds means the sign or column is wrong)."""

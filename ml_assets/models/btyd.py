@@ -150,7 +150,7 @@ def _checked(x, t_x, T):
 
 
 def _minimize(loss, start: np.ndarray) -> np.ndarray:
-    """Minimise over log-parameters; Nelder-Mead polish after L-BFGS-B for robustness."""
+    """Minimise over log-parameters with L-BFGS-B; Nelder-Mead only if that stalls."""
     bounds = [(-12.0, 12.0)] * len(start)
 
     def finite(log_params):
@@ -159,11 +159,14 @@ def _minimize(loss, start: np.ndarray) -> np.ndarray:
         value = loss(log_params)
         return value if np.isfinite(value) else 1e300
 
-    first = minimize(finite, start, method="L-BFGS-B", bounds=bounds)
-    second = minimize(
-        finite, first.x, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 2000}
-    )
-    best = second if second.fun <= first.fun else first
+    first = minimize(finite, start, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-12})
+    best = first
+    if not first.success:  # a derivative-free polish where the gradient search stalled
+        second = minimize(
+            finite, first.x, method="Nelder-Mead",
+            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 1000},
+        )
+        best = second if second.fun <= first.fun else first
     if not best.fun < 1e300:
         raise ValueError("BTYD fit failed: the log-likelihood is not finite at any tried point.")
     return best.x

@@ -47,8 +47,8 @@ def customer_scores(
     Refuses to score when a champion is missing. Table customer_scores."""
     with connect(warehouse) as conn:
         registry.ensure_tables(conn)
-        churn_row, churn_folder = _champion(conn, "churn_model")
-        ltv_row, ltv_folder = _champion(conn, "ltv_model")
+        churn_row, churn_folder = _champion(conn, "churn_model", settings.model_dir)
+        ltv_row, ltv_folder = _champion(conn, "ltv_model", settings.model_dir)
         cutoff = _cutoff(conn, config)
         frame = conn.execute(
             read_sql(__file__, "active_features.sql"),
@@ -109,7 +109,7 @@ def customer_scores(
     )
 
 
-def _champion(conn, model_name: str):
+def _champion(conn, model_name: str, model_dir: str):
     if registry.resolve_alias(conn, model_name, "champion") is None:
         raise dg.Failure(
             f"{model_name} has no champion yet, so there is nothing safe to score with. "
@@ -117,7 +117,7 @@ def _champion(conn, model_name: str):
             "the promotion policy, or roll back to a known version with "
             "`python -m ml_assets.registry rollback`."
         )
-    return registry.load_verified(conn, model_name, alias="champion")
+    return registry.load_verified(conn, model_name, alias="champion", model_dir=model_dir)
 
 
 def _cutoff(conn, config: ScoringConfig) -> date:

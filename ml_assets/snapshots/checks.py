@@ -12,7 +12,7 @@ from ml_assets.warehouse import connect, read_sql
 SAMPLE_CUSTOMERS = 300
 
 
-@dg.asset_check(asset="customer_features", blocking=True)
+@dg.asset_check(asset="customer_features", blocking=True, pool="warehouse")
 def customer_features_match_reference(warehouse: DuckDBResource) -> dg.AssetCheckResult:
     """Recompute a sample of stored features at the newest and oldest cutoffs with
     the plain reference query straight from transactions before the cutoff; any
@@ -46,7 +46,7 @@ def customer_features_match_reference(warehouse: DuckDBResource) -> dg.AssetChec
     )
 
 
-@dg.asset_check(asset="training_snapshots", blocking=True)
+@dg.asset_check(asset="training_snapshots", blocking=True, pool="warehouse")
 def training_snapshots_labels_mature_only(
     settings: Settings, warehouse: DuckDBResource
 ) -> dg.AssetCheckResult:
@@ -68,7 +68,7 @@ def training_snapshots_labels_mature_only(
     )
 
 
-@dg.asset_check(asset="training_snapshots", blocking=True)
+@dg.asset_check(asset="training_snapshots", blocking=True, pool="warehouse")
 def snapshots_one_row_per_customer_and_cutoff(warehouse: DuckDBResource) -> dg.AssetCheckResult:
     """Labels and features hold the same (cutoff, customer) keys, each once."""
     with connect(warehouse) as conn:
