@@ -663,3 +663,20 @@ def test_ingest_definitions_are_grouped_pooled_and_gated(tmp_settings):
         "order_ids_unique": True,
         "amounts_plausible": True,
     }
+
+
+def test_null_markers_written_as_text_are_missing_customers_not_one_fake_customer(tmp_path):
+    text = f"""{HEADER}
+NULL,2024-01-01,5.00,O1,1
+None,2024-01-02,6.00,O2,1
+nan,2024-01-03,7.00,O3,1
+ n/a ,2024-01-04,8.00,O4,1
+Nullson,2024-01-05,9.00,O5,1
+"""
+    conn, summary = _load(tmp_path, _write(tmp_path, text))
+    assert _rows(conn, "SELECT source_row, reason FROM rejected_transactions ORDER BY 1") == [
+        (1, "missing_customer_id"), (2, "missing_customer_id"), (3, "missing_customer_id"),
+        (4, "missing_customer_id"),
+    ]
+    assert _rows(conn, "SELECT customer_id FROM transactions") == [("Nullson",)]
+    _assert_balanced(summary)

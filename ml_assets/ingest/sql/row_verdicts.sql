@@ -26,7 +26,9 @@ parsed AS (
             AS amount_text,
         m.order_id AS order_id_text,
         m.quantity AS quantity_text,
-        nullif(trim(m.customer_id), '') AS customer_id,
+        -- blank, or a null marker an export wrote as text: not a customer
+        CASE WHEN lower(trim(m.customer_id)) IN ('', 'null', 'none', 'nan', '<na>', 'n/a')
+            THEN NULL ELSE trim(m.customer_id) END AS customer_id,
         CASE
             WHEN NOT $iso
                 THEN make_timestamp(epoch_us(try_strptime(trim(m.order_ts), $ts_format)))
