@@ -128,3 +128,15 @@ def test_btyd_features_do_not_move_when_events_at_or_after_the_cutoff_change():
     pd.testing.assert_frame_equal(original, mutated, check_exact=True)
     deleted, _ = _btyd_features_at(tx[tx.order_ts < pd.Timestamp(cutoff)], [cutoff])
     pd.testing.assert_frame_equal(original, deleted, check_exact=True)
+
+
+def test_analytic_bgnbd_gradient_matches_finite_differences():
+    from scipy.optimize import approx_fprime
+
+    x, t_x, T = (CDNOW[c].to_numpy(float) / s for c, s in (("x", 1), ("t_x", 10), ("T", 10)))
+    counts = np.ones(len(x))
+    for log_params in (np.zeros(4), np.array([-1.0, 0.5, -0.3, 1.0])):
+        value = lambda lp: btyd._bgnbd_loss(np.exp(lp), x, t_x, T, counts)[0]  # noqa: E731
+        analytic = btyd._bgnbd_loss(np.exp(log_params), x, t_x, T, counts)[1]
+        numeric = approx_fprime(log_params, value, 1e-6)
+        assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-2)

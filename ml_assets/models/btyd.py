@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import gammaln, hyp2f1
+from scipy.special import digamma, gammaln, hyp2f1
+from threadpoolctl import threadpool_limits
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,35 @@ def bgnbd_log_likelihood(params: BgNbd, x, t_x, T) -> np.ndarray:
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
+def _bgnbd_loss(params, x, t_x, T, counts):
+    """Weighted negative log-likelihood and its gradient in log-parameters."""
+    r, alpha, a, b = params
+    repeat = x > 0
+    a3 = -(r + x) * np.log(alpha + T)
+    a4 = np.where(
+        repeat,
+        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    mix = np.logaddexp(a3, a4)
+    w3, w4 = np.exp(a3 - mix), np.exp(a4 - mix)  # shares of the two terms
+    ll = (
+        gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+        + gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x) + mix
+    )
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - np.where(
+        repeat, w4 * np.log(alpha + t_x), 0.0
+    )
+    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
+    d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
+    d_b = (
+        digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x)
+        - w4 / np.where(repeat, b + x - 1, 1.0)
+    )
+    gradient = np.array([(counts * d).sum() for d in (d_r, d_alpha, d_a, d_b)]) * params
+    return -(counts * ll).sum(), -gradient
+
+
 def fit_bgnbd(x, t_x, T) -> BgNbd:
     """Maximum-likelihood BG/NBD parameters for the given customers."""
     x, t_x, T = _checked(x, t_x, T)
@@ -53,11 +83,10 @@ def fit_bgnbd(x, t_x, T) -> BgNbd:
     rows, counts = np.unique(np.column_stack([x, t_x / scale, T / scale]), axis=0, return_counts=True)
 
     def loss(log_params):
-        r, alpha, a, b = np.exp(log_params)
-        ll = bgnbd_log_likelihood(BgNbd(r, alpha, a, b), rows[:, 0], rows[:, 1], rows[:, 2])
-        return -(counts * ll).sum()
+        value, gradient = _bgnbd_loss(np.exp(log_params), rows[:, 0], rows[:, 1], rows[:, 2], counts)
+        return value, gradient
 
-    best = _minimize(loss, np.zeros(4))
+    best = _minimize(loss, np.zeros(4), jac=True)
     r, alpha, a, b = np.exp(best)
     return BgNbd(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
 
@@ -120,11 +149,20 @@ def fit_gamma_gamma(x, mean_value) -> GammaGamma:
         )
     scale = float(np.mean(m))
 
-    def loss(log_params):
-        p, q, v = np.exp(log_params)
-        return -gamma_gamma_log_likelihood(GammaGamma(p, q, v), x, m / scale).sum()
+    m = m / scale
 
-    best = _minimize(loss, np.array([0.0, 1.0, 0.0]))
+    def loss(log_params):
+        p, q, v = params = np.exp(log_params)
+        ll = gamma_gamma_log_likelihood(GammaGamma(p, q, v), x, m)
+        px, total = p * x, np.log(x * m + v)
+        gradient = np.array([
+            (x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - total)).sum(),
+            (digamma(px + q) - digamma(q) + np.log(v) - total).sum(),
+            (q / v - (px + q) / (x * m + v)).sum(),
+        ]) * params
+        return -ll.sum(), -gradient
+
+    best = _minimize(loss, np.array([0.0, 1.0, 0.0]), jac=True)
     p, q, v = np.exp(best)
     return GammaGamma(p=float(p), q=float(q), v=float(v * scale))
 
@@ -149,24 +187,36 @@ def _checked(x, t_x, T):
     return x, t_x, T
 
 
-def _minimize(loss, start: np.ndarray) -> np.ndarray:
+def _minimize(loss, start: np.ndarray, jac: bool = False) -> np.ndarray:
     """Minimise over log-parameters with L-BFGS-B; Nelder-Mead only if that stalls."""
     bounds = [(-12.0, 12.0)] * len(start)
 
     def finite(log_params):
         # far out in a weakly identified direction the terms can overflow: treat
         # that as a very poor fit instead of letting a NaN derail the search
-        value = loss(log_params)
-        return value if np.isfinite(value) else 1e300
+        if not jac:
+            value = loss(log_params)
+            return value if np.isfinite(value) else 1e300
+        value, gradient = loss(log_params)
+        if np.isfinite(value) and np.all(np.isfinite(gradient)):
+            return value, gradient
+        return 1e300, np.zeros_like(log_params)
 
-    first = minimize(finite, start, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-12})
-    best = first
-    if not first.success:  # a derivative-free polish where the gradient search stalled
-        second = minimize(
-            finite, first.x, method="Nelder-Mead",
-            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 1000},
+    def value_only(log_params):
+        return finite(log_params)[0] if jac else finite(log_params)
+
+    # four parameters: BLAS threads only add start-up cost to every L-BFGS-B step
+    with threadpool_limits(limits=1):
+        first = minimize(
+            finite, start, method="L-BFGS-B", jac=jac, bounds=bounds, options={"ftol": 1e-12}
         )
-        best = second if second.fun <= first.fun else first
+        best = first
+        if not first.success:  # a derivative-free polish where the gradient search stalled
+            second = minimize(
+                value_only, first.x, method="Nelder-Mead",
+                options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 1000},
+            )
+            best = second if second.fun <= first.fun else first
     if not best.fun < 1e300:
         raise ValueError("BTYD fit failed: the log-likelihood is not finite at any tried point.")
     return best.x
