@@ -277,7 +277,10 @@ def _append(conn, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
 def _replace_performance(conn, perf: pd.DataFrame) -> None:
     with registry.atomic(conn):
         conn.register("_perf", perf)
-        conn.execute("CREATE OR REPLACE TABLE model_performance AS SELECT * FROM _perf")
+        conn.execute(
+            "CREATE OR REPLACE TABLE model_performance AS "
+            "SELECT * REPLACE (cutoff_date::DATE AS cutoff_date) FROM _perf"
+        )
         conn.unregister("_perf")
 
 
