@@ -53,7 +53,7 @@ def churn_evaluation(
         cut = threshold if e is entries[0] else float(np.quantile(e.pred, 1 - flagged))
         e.metrics = churn_metrics(y, e.pred, cut)
     with connect(warehouse) as conn:
-        store(conn, f"{context.run_id}:churn", "churn", holdout, y, entries)
+        store(conn, f"{context.run.run_id}:churn", "churn", holdout, y, entries)
     preds = {e.label: e.pred for e in entries}
     return dg.MaterializeResult(
         metadata={
@@ -94,7 +94,7 @@ def ltv_evaluation(
     for e in entries:
         e.metrics = ltv_metrics(y, e.pred, e.lower, e.upper)
     with connect(warehouse) as conn:
-        store(conn, f"{context.run_id}:ltv", "ltv", holdout, y, entries)
+        store(conn, f"{context.run.run_id}:ltv", "ltv", holdout, y, entries)
     preds = {e.label: e.pred for e in entries}
     candidate = entries[0].metrics
     return dg.MaterializeResult(

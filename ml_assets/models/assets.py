@@ -97,12 +97,12 @@ def _train_and_register(context, model_name, label, horizon, config, trainer, se
             hyperparameters=config.model_dump(),
             metrics=fit["validation"],
             data_fingerprint=fingerprint,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
         )
         with registry.atomic(conn):
             registry.set_alias(
                 conn, model_name, "challenger", row["version"],
-                reason="trained as the new candidate", moved_by=f"run:{context.run_id}",
+                reason="trained as the new candidate", moved_by=f"run:{context.run.run_id}",
             )
     return dg.MaterializeResult(
         metadata={

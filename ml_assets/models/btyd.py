@@ -120,10 +120,15 @@ def bgnbd_prob_no_purchase(params: BgNbd, t: float, x, t_x, T) -> np.ndarray:
 def bgnbd_expected_purchases(params: BgNbd, t: float, x, t_x, T) -> np.ndarray:
     """E[purchases in (T, T + t] | x, t_x, T], equation (10) of the BG/NBD paper."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    a = a if abs(a - 1) > 1e-6 else 1 + 1e-6  # a removable singularity at a == 1
     x, t_x, T = (np.asarray(v, float) for v in (x, t_x, T))
     z = t / (alpha + T + t)
     ratio = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-    core = (a + b + x - 1) / (a - 1) * (1 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z))
+    with np.errstate(all="ignore"):
+        core = (a + b + x - 1) / (a - 1) * (1 - ratio * hyp2f1(r + x, b + x, a + b + x - 1, z))
+    # hyp2f1 overflows where the fit found (almost) no dropout (a -> 0 or b -> inf):
+    # there the model is the NBD, whose expectation is the limit
+    core = np.where(np.isfinite(core), core, (r + x) / (alpha + T) * t)
     return core * bgnbd_p_alive(params, x, t_x, T)
 
 

@@ -61,7 +61,7 @@ def feature_drift(
     predictions = _prediction_drift(champions, references, current, settings)
     summary = _summary(rows[rows["role"] == "feature"], predictions, settings)
     stamp = {
-        "run_id": context.run_id,
+        "run_id": context.run.run_id,
         "computed_at": datetime.now(timezone.utc).replace(tzinfo=None),
         "cutoff_date": cutoff,
     }
@@ -138,7 +138,7 @@ def model_performance(
         settings.performance_max_total_error,
     )
     perf["computed_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
-    perf["run_id"] = context.run_id
+    perf["run_id"] = context.run.run_id
     with connect(warehouse) as conn:
         _replace_performance(conn, perf)
     measured = perf[perf["status"] != "pending"]

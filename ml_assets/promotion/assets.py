@@ -87,7 +87,7 @@ def _promote(context, settings, warehouse, task, model_name, policy):
     trigger = context.run.tags.get(TRIGGER_TAG, "manual")
     reasons = list(decision["reasons"]) + check_notes
     row = {
-        "decision_id": context.run_id + ":" + task,
+        "decision_id": context.run.run_id + ":" + task,
         "decided_at": store.now(),
         "task": task,
         "model_name": model_name,
@@ -103,10 +103,10 @@ def _promote(context, settings, warehouse, task, model_name, policy):
         "reasons": "\n".join(reasons),
         "tests": decision["tests"],
         "trigger": trigger,
-        "run_id": context.run_id,
+        "run_id": context.run.run_id,
     }
     with connect(warehouse) as conn:
-        store.record(conn, row, decision["promote"], model_name, candidate_version, context.run_id)
+        store.record(conn, row, decision["promote"], model_name, candidate_version, context.run.run_id)
         archived = registry.apply_retention(
             conn, settings.model_dir, model_name, settings.keep_candidates
         )

@@ -79,7 +79,7 @@ def customer_scores(
             "churn_model_version": churn_row["version"],
             "ltv_model_version": ltv_row["version"],
             "scored_at": datetime.now(timezone.utc).replace(tzinfo=None),
-            "run_id": context.run_id,
+            "run_id": context.run.run_id,
         }
     )
     with connect(warehouse) as conn:
