@@ -140,3 +140,14 @@ def test_analytic_bgnbd_gradient_matches_finite_differences():
         analytic = btyd._bgnbd_loss(np.exp(log_params), x, t_x, T, counts)[1]
         numeric = approx_fprime(log_params, value, 1e-6)
         assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-2)
+
+
+def test_expected_purchases_are_finite_at_the_edges_of_the_parameter_space():
+    x, t_x, T = np.array([0.0, 1.0, 5.0]), np.array([0.0, 10.0, 30.0]), np.full(3, 40.0)
+    # a fit with no dropout is the NBD model: E = (r + x) / (alpha + T) * t
+    no_dropout = btyd.bgnbd_expected_purchases(btyd.BgNbd(0.5, 10.0, 1e-7, 1e6), 52, x, t_x, T)
+    assert no_dropout == pytest.approx((0.5 + x) / 50.0 * 52, rel=1e-4)
+    # a == 1 is a removable singularity: the value there is the limit from either side
+    at_one = btyd.bgnbd_expected_purchases(btyd.BgNbd(0.5, 10.0, 1.0, 3.0), 52, x, t_x, T)
+    near = btyd.bgnbd_expected_purchases(btyd.BgNbd(0.5, 10.0, 1.0001, 3.0), 52, x, t_x, T)
+    assert at_one == pytest.approx(near, rel=1e-3)
