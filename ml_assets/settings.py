@@ -108,8 +108,8 @@ class Settings(dg.ConfigurableResource):
     )
     churn_min_auc_gain: float = Field(
         default=0.002,
-        description="Churn: ROC-AUC gain over the champion (or best baseline) required, "
-        "tested with DeLong's test.",
+        description="Churn: ROC-AUC gain over the champion required to replace it, tested "
+        "with DeLong's test (a first model must significantly beat every baseline).",
     )
     churn_max_brier_regression: float = Field(
         default=0.002, description="Churn guardrail: Brier score may rise at most this much."
@@ -123,8 +123,9 @@ class Settings(dg.ConfigurableResource):
     )
     ltv_min_gini_gain: float = Field(
         default=0.005,
-        description="LTV: normalized Gini gain over the champion (or best baseline) required, "
-        "tested with a paired bootstrap.",
+        description="LTV: normalized Gini gain over the champion required to replace it, "
+        "tested with a paired bootstrap (a first model must significantly beat every "
+        "baseline).",
     )
     ltv_max_rmse_regression: float = Field(
         default=0.02, description="LTV guardrail: RMSE may rise at most this share (0.02 = 2%)."

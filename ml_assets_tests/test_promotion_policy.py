@@ -122,3 +122,19 @@ def test_a_nan_metric_never_passes():
                       churn_policy(Settings()), True, 5000)
     assert not decision["promote"]
     assert {t["name"] for t in decision["tests"] if not t["passed"]} == {"limit: ece"}
+
+
+def test_a_first_model_needs_a_significant_gain_over_baselines_not_the_minimum_effect():
+    baselines = {"rule": {"roc_auc": 0.70}, "bg_nbd": {"roc_auc": 0.799}}
+    small = decide(CHURN, None, baselines, _test(0.001, 0.01, 0.80, 0.799),
+                   churn_policy(Settings(churn_min_auc_gain=0.01)), True, 5000)
+    assert small["promote"]
+    noise = decide(CHURN, None, baselines, _test(0.001, 0.2, 0.80, 0.799),
+                   churn_policy(Settings(churn_min_auc_gain=0.01)), True, 5000)
+    assert not noise["promote"]
+    assert {t["name"] for t in noise["tests"] if not t["passed"]} == {"roc_auc gain is significant"}
+    # replacing a champion does need the minimum effect
+    champion = {"roc_auc": 0.799, "brier": 0.15, "ece": 0.02}
+    replace = decide(CHURN, champion, {}, _test(0.001, 0.01, 0.80, 0.799),
+                     churn_policy(Settings(churn_min_auc_gain=0.01)), True, 5000)
+    assert {t["name"] for t in replace["tests"] if not t["passed"]} == {"roc_auc gain over the champion"}

@@ -2,9 +2,9 @@
 
 1. enough holdout customers;
 2. every upstream asset check passed;
-3. the primary metric beats the reference (the champion, or with no champion
-   the best baseline) by at least the minimum effect, and the paired test's
-   one-sided p-value is under alpha;
+3. the primary metric beats the reference significantly (the paired test's
+   one-sided p-value under alpha): the champion by at least the minimum
+   effect, or, with no champion yet, every baseline;
 4. guardrails: against a champion, no secondary metric regresses beyond its
    tolerance; always, absolute limits (calibration, total error, coverage).
 
@@ -132,12 +132,16 @@ def _primary_tests(candidate, reference, baselines, test, policy) -> list[dict]:
     metric = policy.primary
     against = "the champion" if reference is not None else "the best baseline"
     gain = float(test["difference"])
+    # the minimum effect is the price of replacing a champion; a first model only
+    # has to be better than the baselines, significantly so
+    ok = gain >= policy.min_effect if reference is not None else gain > 0
+    required = f">= {policy.min_effect:g}" if reference is not None else "> 0"
     tests = [
         _test(
             f"{metric} gain over {against}",
             gain,
-            f">= {policy.min_effect:g}",
-            np.isfinite(gain) and gain >= policy.min_effect,
+            required,
+            bool(np.isfinite(gain) and ok),
             detail=f"{metric} {test['candidate']:.4f} vs {test['reference']:.4f}, 95% CI of the "
             f"gain [{test['ci_low']:.4f}, {test['ci_high']:.4f}] ({test['method']})",
         ),
