@@ -20,7 +20,7 @@ defs = dg.Definitions.merge(
     dg.Definitions(
         resources={
             "settings": settings,
-            "warehouse": warehouse_resource(settings.warehouse),
+            "warehouse": warehouse_resource(settings.warehouse, settings.duckdb_memory_limit),
         },
         # Steps run in the run's own process: the work happens inside DuckDB and
         # LightGBM (both multi-threaded), and one process per step would cost

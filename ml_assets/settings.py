@@ -31,6 +31,11 @@ class Settings(dg.ConfigurableResource):
     warehouse: str = Field(
         default="data/warehouse.duckdb", description="DuckDB warehouse file."
     )
+    duckdb_memory_limit: str = Field(
+        default="40%",
+        description="DuckDB's memory limit for the warehouse ('8GB', or a share of RAM like "
+        "'40%'); beyond it DuckDB spills to disk, leaving memory for model training.",
+    )
     model_dir: str = Field(
         default="data/models",
         description="Directory for model artifacts, one folder per model version.",

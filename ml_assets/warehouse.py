@@ -10,8 +10,10 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 
-def warehouse_resource(path: str) -> DuckDBResource:
-    return DuckDBResource(database=path)
+def warehouse_resource(path: str, memory_limit: str = "40%") -> DuckDBResource:
+    """The DuckDB resource; DuckDB spills to disk beyond ``memory_limit`` (bytes
+    like '8GB' or a share of RAM like '40%'), leaving room for the models."""
+    return DuckDBResource(database=path, connection_config={"memory_limit": memory_limit})
 
 
 @contextmanager

@@ -138,3 +138,17 @@ def test_a_first_model_needs_a_significant_gain_over_baselines_not_the_minimum_e
     replace = decide(CHURN, champion, {}, _test(0.001, 0.01, 0.80, 0.799),
                      churn_policy(Settings(churn_min_auc_gain=0.01)), True, 5000)
     assert {t["name"] for t in replace["tests"] if not t["passed"]} == {"roc_auc gain over the champion"}
+
+
+def test_linear_gini_bootstrap_equals_the_generic_one_ties_included():
+    from ml_assets.promotion.stats import paired_bootstrap_gini
+
+    rng = np.random.default_rng(9)
+    n = 400
+    y = np.round(rng.gamma(0.7, 80, n) * (rng.random(n) < 0.6), 0)  # zeros and tied values
+    cand = y + rng.normal(scale=40, size=n)
+    ref = np.round(cand / 50)  # a coarse grid rule: many ties
+    fast = paired_bootstrap_gini(y, cand, ref, n_boot=150, seed=4)
+    slow = paired_bootstrap(y, cand, ref, normalized_gini, n_boot=150, seed=4)
+    for key in ("difference", "ci_low", "ci_high", "p_value", "candidate", "reference"):
+        assert fast[key] == pytest.approx(slow[key], abs=1e-12), key

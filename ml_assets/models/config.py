@@ -30,7 +30,7 @@ class TrainingConfig(dg.Config):
     )
     seed: int = Field(default=42, description="Seed for LightGBM; same data + seed = same model.")
     num_threads: int = Field(
-        default=0, description="LightGBM threads; 0 uses one per physical core."
+        default=0, description="LightGBM threads; 0 uses OpenMP's default (every CPU)."
     )
 
 

@@ -9,11 +9,10 @@ import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
-from ml_assets.evaluation.metrics import normalized_gini
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.promotion import decision as store
 from ml_assets.promotion.policy import churn_policy, decide, decision_markdown, ltv_policy
-from ml_assets.promotion.stats import delong_test, paired_bootstrap
+from ml_assets.promotion.stats import delong_test, paired_bootstrap_gini
 from ml_assets.settings import Settings
 from ml_assets.warehouse import connect
 
@@ -73,7 +72,7 @@ def _promote(context, settings, warehouse, task, model_name, policy):
     test = (
         delong_test(y, p_cand, p_ref)
         if primary == "roc_auc"
-        else paired_bootstrap(y, p_cand, p_ref, normalized_gini, n_boot=1000, seed=0)
+        else paired_bootstrap_gini(y, p_cand, p_ref, n_boot=1000, seed=0)
     )
     decision = decide(
         candidate=metrics[candidate_key],

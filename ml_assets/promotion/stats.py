@@ -8,6 +8,8 @@ p-value of "the candidate is no better".
 import numpy as np
 from scipy import stats
 
+from ml_assets.evaluation.metrics import normalized_gini
+
 
 def delong_test(y, p_candidate, p_reference, level: float = 0.95) -> dict:
     """DeLong's test for two correlated ROC-AUCs (fast version of Sun & Xu, 2014)."""
@@ -59,6 +61,46 @@ def paired_bootstrap(
         "candidate": float(metric(y, a)),
         "reference": float(metric(y, b)),
     }
+
+
+def paired_bootstrap_gini(
+    y, p_candidate, p_reference, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict:
+    """``paired_bootstrap`` of the normalized Gini, in linear time per resample.
+
+    Draws the same resamples as ``paired_bootstrap(..., normalized_gini)`` with the
+    same seed and gives the same numbers, but represents a resample by how often
+    it holds each customer: sorting each vector once, a resample's average ranks
+    follow from running sums of those counts, with ties averaged as rankdata does.
+    """
+    y, a, b = (np.asarray(v, float) for v in (y, p_candidate, p_reference))
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    orders = [np.unique(v, return_inverse=True)[1] for v in (y, a, b)]
+    diffs = np.empty(n_boot)
+    for i in range(n_boot):
+        w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        centred = w * (y - (w @ y) / n)
+        perfect, cand, ref = (centred @ _average_ranks(order, w) for order in orders)
+        diffs[i] = 0.0 if perfect == 0 else (cand - ref) / perfect
+    observed_a, observed_b = normalized_gini(y, a), normalized_gini(y, b)
+    tail = (1 - level) / 2
+    return {
+        "method": f"paired bootstrap ({n_boot} resamples)",
+        "difference": float(observed_a - observed_b),
+        "ci_low": float(np.quantile(diffs, tail)),
+        "ci_high": float(np.quantile(diffs, 1 - tail)),
+        "p_value": float((np.sum(diffs <= 0) + 1) / (n_boot + 1)),
+        "candidate": float(observed_a),
+        "reference": float(observed_b),
+    }
+
+
+def _average_ranks(order: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each row's average rank in the sample that holds row i ``weights[i]`` times;
+    ``order`` numbers the distinct values in increasing order."""
+    counts = np.bincount(order, weights=weights)
+    return (np.cumsum(counts) - counts + (counts + 1) / 2)[order]
 
 
 def _record(method: str, diff: float, se: float, level: float, **values) -> dict:
