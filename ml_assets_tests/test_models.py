@@ -108,3 +108,18 @@ def test_ltv_training_gives_ordered_intervals(warehouse):
     mean, lo, hi = ltv_prediction(fit["boosters"], fit["meta"], frame)
     assert (mean >= 0).all() and (lo <= hi).all() and (lo >= 0).all()
     assert fit["validation"]["valid_interval_coverage"] >= 0.7
+
+
+def test_per_cutoff_cap_is_a_fixed_sample_whatever_else_is_loaded(warehouse):
+    cutoffs = mature_cutoffs(warehouse, "churn")[-6:]
+    every = load_frame(warehouse, cutoffs, "churn", 365)
+    capped = load_frame(warehouse, cutoffs, "churn", 365, per_cutoff=30)
+    sizes = capped.groupby("cutoff_date").size()
+    full_sizes = every.groupby("cutoff_date").size()
+    assert (full_sizes > 30).all() and (sizes == 30).all()
+    alone = load_frame(warehouse, cutoffs[-1:], "churn", 365, per_cutoff=30)
+    last = capped[capped.cutoff_date == cutoffs[-1]].reset_index(drop=True)
+    assert list(alone.customer_id) == list(last.customer_id)
+    # the sample is rows of the full frame, unchanged
+    merged = last.merge(every, on=["cutoff_date", "customer_id"], suffixes=("", "_all"))
+    assert len(merged) == 30 and (merged["recency_days"] == merged["recency_days_all"]).all()

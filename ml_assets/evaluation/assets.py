@@ -142,7 +142,9 @@ def _load(warehouse: DuckDBResource, model_name: str, label: str, settings: Sett
         holdout_cutoff = [_as_date(row["holdout_cutoff"])]
         train_cutoffs = [date.fromisoformat(c) for c in row["training_cutoffs"]]
         holdout = load_frame(conn, holdout_cutoff, label, settings.active_days)
-        train = load_frame(conn, train_cutoffs, label, settings.active_days)
+        # the baselines' grids are fitted on the rows the candidate trained on
+        per_cutoff = row["hyperparameters"].get("max_customers_per_cutoff", 0)
+        train = load_frame(conn, train_cutoffs, label, settings.active_days, per_cutoff)
         cohort = load_frame(conn, holdout_cutoff, label, 0)
     _require_rows(holdout, row)
     return models, row, holdout, train, cohort

@@ -57,7 +57,9 @@ def _train_and_register(context, model_name, label, horizon, config, trainer, se
         split = plan_split(
             mature_cutoffs(conn, label), horizon, config.training_cutoffs, config.validation_folds
         )
-        frame = load_frame(conn, list(split.train), label, settings.active_days)
+        frame = load_frame(
+            conn, list(split.train), label, settings.active_days, config.max_customers_per_cutoff
+        )
         fingerprint = data_fingerprint(conn)
     if split.holdout in set(frame["cutoff_date"]):
         raise dg.Failure(f"Holdout cutoff {split.holdout} reached the training rows; refusing to train.")

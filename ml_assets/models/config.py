@@ -13,6 +13,12 @@ class TrainingConfig(dg.Config):
     validation_folds: int = Field(
         default=3, description="Forward-chaining folds, each validating on one newer cutoff."
     )
+    max_customers_per_cutoff: int = Field(
+        default=200_000,
+        description="Train on at most this many customers per cutoff, a fixed sample (by a hash "
+        "of the id); 0 = all. Bounds memory and time on large logs; evaluation always uses "
+        "every holdout customer.",
+    )
     recency_half_life_months: float = Field(
         default=12.0,
         description="Rows from a cutoff this many months older weigh half as much; "

@@ -18,10 +18,18 @@ def mature_cutoffs(conn: duckdb.DuckDBPyConnection, label: str) -> list[date]:
 
 
 def load_frame(
-    conn: duckdb.DuckDBPyConnection, cutoffs: list[date], label: str, active_days: int
+    conn: duckdb.DuckDBPyConnection,
+    cutoffs: list[date],
+    label: str,
+    active_days: int,
+    per_cutoff: int = 0,
 ) -> pd.DataFrame:
-    """Features and mature labels of active customers at ``cutoffs``, ordered."""
-    params = {"cutoffs": list(cutoffs), "label": label, "active_days": active_days}
+    """Features and mature labels of active customers at ``cutoffs``, ordered;
+    with ``per_cutoff`` > 0 a fixed sample of at most that many per cutoff."""
+    params = {
+        "cutoffs": list(cutoffs), "label": label, "active_days": active_days,
+        "per_cutoff": per_cutoff,
+    }
     frame = conn.execute(read_sql(__file__, "training_frame.sql"), params).df()
     frame["cutoff_date"] = pd.to_datetime(frame["cutoff_date"]).dt.date
     return frame
