@@ -32,16 +32,14 @@ def churn_evaluation(
     """Churn candidate vs champion vs baselines on the holdout cutoff: ROC-AUC, PR-AUC,
     Brier, log loss, calibration error, precision/recall/lift at the decision
     threshold and in the top decile, with ROC, calibration and lift plots."""
-    models, row, holdout, train, cohort = _load(warehouse, "churn_model", "churn", settings)
+    models, row, holdout, train = _load(warehouse, "churn_model", "churn", settings)
     y = holdout["churned"].astype(float).to_numpy()
     entries = [
         Entry(role, "churn_model", r["version"], churn_probability(boosters, meta, holdout))
         for role, (r, boosters, meta) in models.items()
     ]
     grid = baselines.fit_grid(train, baselines.CHURN_CELLS, "churned")
-    btyd = baselines.btyd_predictions(
-        cohort, holdout, settings.churn_window_days, settings.ltv_horizon_days
-    )
+    btyd = baselines.btyd_predictions(holdout)
     entries += [
         Entry("baseline", "recency_frequency_rule", None, baselines.apply_grid(grid, holdout)),
         Entry("baseline", "bg_nbd", None, btyd["churn"]),
@@ -75,16 +73,14 @@ def ltv_evaluation(
     """LTV candidate vs champion vs baselines on the holdout cutoff: RMSE, MAE,
     Spearman, normalized Gini, total predicted vs actual, interval coverage, with a
     decile chart (predicted vs actual spend by predicted decile)."""
-    models, row, holdout, train, cohort = _load(warehouse, "ltv_model", "ltv", settings)
+    models, row, holdout, train = _load(warehouse, "ltv_model", "ltv", settings)
     y = holdout["future_spend"].to_numpy(float)
     entries = []
     for role, (r, boosters, meta) in models.items():
         mean, lower, upper = ltv_prediction(boosters, meta, holdout)
         entries.append(Entry(role, "ltv_model", r["version"], mean, lower, upper))
     grid = baselines.fit_grid(train, baselines.LTV_CELLS, "future_spend")
-    btyd = baselines.btyd_predictions(
-        cohort, holdout, settings.churn_window_days, settings.ltv_horizon_days
-    )
+    btyd = baselines.btyd_predictions(holdout)
     entries += [
         Entry("baseline", "rfm_rule", None, baselines.apply_grid(grid, holdout)),
         Entry("baseline", "last_year", None,
@@ -134,8 +130,8 @@ def _deciles(y, pred):
 
 
 def _load(warehouse: DuckDBResource, model_name: str, label: str, settings: Settings):
-    """Registered models, the candidate's row, its holdout and training rows
-    (active customers), and every customer at the holdout cutoff."""
+    """Registered models, the candidate's row, and its holdout and training rows
+    (active customers)."""
     with connect(warehouse) as conn:
         models = load_registered(conn, model_name, settings.model_dir)
         row = models["candidate"][0]
@@ -145,9 +141,8 @@ def _load(warehouse: DuckDBResource, model_name: str, label: str, settings: Sett
         # the baselines' grids are fitted on the rows the candidate trained on
         per_cutoff = row["hyperparameters"].get("max_customers_per_cutoff", 0)
         train = load_frame(conn, train_cutoffs, label, settings.active_days, per_cutoff)
-        cohort = load_frame(conn, holdout_cutoff, label, 0)
     _require_rows(holdout, row)
-    return models, row, holdout, train, cohort
+    return models, row, holdout, train
 
 
 def _require_rows(holdout, row: dict) -> None:

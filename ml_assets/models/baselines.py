@@ -3,19 +3,16 @@
 - rules: the classic recency x frequency grid for churn (each cell's churn rate
   on the training cutoffs) and an RFM grid for LTV (each cell's mean spend);
 - last year: next horizon's spend = the last 365 days' net spend;
-- BTYD: BG/NBD for purchases and Gamma-Gamma for spend, fitted on the
-  scored cutoff's own history (features use only events before it).
+- BTYD: BG/NBD for purchases and Gamma-Gamma for spend, fitted at the scored
+  cutoff on every customer's history before it (stored with the features).
 """
 
 import numpy as np
 import pandas as pd
 
-from ml_assets.models import btyd
-
 GRID = 5
 CHURN_CELLS = ["recency_days", "orders_total"]
 LTV_CELLS = ["recency_days", "orders_total", "avg_order_value"]
-DAYS_PER_WEEK = 7.0
 
 
 def fit_grid(train: pd.DataFrame, columns: list[str], target: str, prior_weight: float = 20.0) -> dict:
@@ -38,38 +35,19 @@ def last_year_spend(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
     return np.clip(frame["spend_365d"].to_numpy(float), 0, None) * horizon_days / 365.0
 
 
-def btyd_predictions(
-    history: pd.DataFrame, frame: pd.DataFrame, churn_days: int, ltv_days: int
-) -> dict:
-    """BTYD churn probability and spend for ``frame``'s rows, with BG/NBD and
-    Gamma-Gamma fitted on ``history``: every customer at the cutoff, since the
-    models describe whole cohorts, not a subset selected on recency."""
-    bgnbd = btyd.fit_bgnbd(*_btyd_summary(history)[:3])
-    x, t_x, age, monetary = _btyd_summary(frame)
-    hx, _, _, hm = _btyd_summary(history)
-    repeat = (hx > 0) & (hm > 0)
-    gg = btyd.fit_gamma_gamma(hx[repeat], hm[repeat])
-    p_churn = btyd.bgnbd_prob_no_purchase(bgnbd, churn_days / DAYS_PER_WEEK, x, t_x, age)
-    purchases = btyd.bgnbd_expected_purchases(bgnbd, ltv_days / DAYS_PER_WEEK, x, t_x, age)
-    has_spend = (x > 0) & (monetary > 0)
-    spend = btyd.gamma_gamma_expected_spend(
-        gg, np.where(has_spend, x, 0), np.where(has_spend, monetary, 0)
-    )
-    return {
-        "churn": np.asarray(p_churn, float),
-        "ltv": np.asarray(purchases * spend, float),
-        "params": {"bgnbd": bgnbd.__dict__, "gamma_gamma": gg.__dict__},
-    }
-
-
-def _btyd_summary(frame: pd.DataFrame):
-    """(frequency, recency in weeks, age in weeks, mean repeat spend) arrays."""
-    return (
-        frame["btyd_frequency"].to_numpy(float),
-        frame["btyd_recency"].to_numpy(float) / DAYS_PER_WEEK,
-        frame["btyd_T"].to_numpy(float) / DAYS_PER_WEEK,
-        frame["btyd_monetary"].to_numpy(float),
-    )
+def btyd_predictions(frame: pd.DataFrame) -> dict:
+    """BG/NBD P(no purchase in the churn window) and BG/NBD x Gamma-Gamma spend in
+    the LTV horizon, as ``customer_features`` holds them: fitted at the cutoff on
+    every customer's history before it (``snapshots/btyd_features.py``)."""
+    churn = frame["btyd_p_no_purchase"].to_numpy(float)
+    ltv = frame["btyd_expected_value"].to_numpy(float)
+    if np.isnan(ltv).any():
+        raise ValueError(
+            "btyd_expected_value is missing at this cutoff: Gamma-Gamma could not be fitted "
+            "(too few repeat buyers with a positive mean spend before the cutoff). Evaluate on "
+            "a later cutoff or a longer history."
+        )
+    return {"churn": churn, "ltv": ltv}
 
 
 def _edges(values: pd.Series) -> list[float]:
