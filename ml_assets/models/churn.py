@@ -8,6 +8,7 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from ml_assets.evaluation.metrics import expected_calibration_error
 from ml_assets.models import boosting
 from ml_assets.models.config import ChurnModelConfig
 from ml_assets.models.splits import Split
@@ -71,18 +72,6 @@ def decision_threshold(p_valid: np.ndarray, config: ChurnModelConfig) -> float:
         return 1.0 / (1.0 + config.cost_ratio)
     raise ValueError(
         f"threshold_policy must be 'capacity' or 'cost', got {config.threshold_policy!r}"
-    )
-
-
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
-    """Share-weighted |mean p - churn rate| over equal-frequency bins."""
-    order = np.argsort(p, kind="stable")
-    return float(
-        sum(
-            len(idx) / len(p) * abs(p[idx].mean() - y[idx].mean())
-            for idx in np.array_split(order, bins)
-            if len(idx)
-        )
     )
 
 
