@@ -43,3 +43,27 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
         ).fetchone()[0]
     )
+
+
+@contextmanager
+def atomic(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction: BEGIN, run the block, COMMIT; ROLLBACK and re-raise on
+    any exception. Inside an open transaction the block joins it, so nothing
+    commits until the outermost ``atomic`` ends."""
+    if in_transaction(conn):
+        yield conn
+        return
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def in_transaction(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``conn`` has an explicit transaction open: outside one, every
+    statement runs in its own transaction and gets a new id."""
+    first = conn.execute("SELECT txid_current()").fetchone()[0]
+    return conn.execute("SELECT txid_current()").fetchone()[0] == first

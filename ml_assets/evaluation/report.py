@@ -9,7 +9,7 @@ import pandas as pd
 
 from ml_assets import registry
 from ml_assets.models.artifacts import read_model
-from ml_assets.warehouse import read_sql
+from ml_assets.warehouse import atomic, read_sql
 
 
 @dataclass
@@ -89,17 +89,12 @@ def store(
     predictions["model_version"] = predictions["model_version"].astype("Int64")
     metrics["model_version"] = metrics["model_version"].astype("Int64")
     conn.execute(read_sql(__file__, "create_tables.sql"))
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with atomic(conn):
         for table, frame in (("holdout_predictions", predictions), ("evaluation_metrics", metrics)):
             conn.execute(f"DELETE FROM {table} WHERE evaluation_id = ?", [evaluation_id])
             conn.register("_rows", frame)
             conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
             conn.unregister("_rows")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def comparison_table(entries: list[Entry], metrics: list[str]) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from dagster_duckdb import DuckDBResource
 
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings, env_var
-from ml_assets.warehouse import connect, read_sql
+from ml_assets.warehouse import atomic, connect, read_sql
 
 CANONICAL = ("customer_id", "order_ts", "amount", "order_id", "quantity")
 REQUIRED = ("customer_id", "order_ts", "amount")
@@ -366,8 +366,7 @@ def _write(
     conn: duckdb.DuckDBPyConnection, path: Path, sha256: str, size: int, now: datetime
 ) -> dict:
     """Replace the public tables and log the load, all in one transaction."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with atomic(conn):
         conn.execute(read_sql(__file__, "create_tables.sql"))
         conn.execute(read_sql(__file__, "write_tables.sql"))
         summary = _fetch_dict(conn, read_sql(__file__, "summary.sql"))
@@ -388,10 +387,6 @@ def _write(
         reasons = dict(conn.execute(
             "SELECT reason, count(*) FROM rejected_transactions GROUP BY reason"
         ).fetchall())
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     summary.pop("distinct_source_rows")
     summary.update(
         source_path=str(path.resolve()),

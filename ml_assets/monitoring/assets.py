@@ -19,7 +19,7 @@ from ml_assets.monitoring import drift, plots
 from ml_assets.monitoring.performance import realized_performance
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings
-from ml_assets.warehouse import connect, read_sql, table_exists
+from ml_assets.warehouse import atomic, connect, read_sql, table_exists
 
 PREDICTIONS = {"churn_probability": "churn_model", "predicted_ltv": "ltv_model"}
 _WORST = ["feature", "psi", "ks_statistic", "wasserstein", "missing_change", "mean_reference",
@@ -267,7 +267,7 @@ def _stamped(rows: pd.DataFrame, stamp: dict, model_row: dict) -> pd.DataFrame:
 
 def _append(conn, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
     conn.execute(read_sql(__file__, "create_tables.sql"))
-    with registry.atomic(conn):
+    with atomic(conn):
         for table, frame in (("feature_drift", rows), ("feature_drift_summary", summary)):
             conn.register("_rows", frame)
             conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
@@ -275,7 +275,7 @@ def _append(conn, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
 
 
 def _replace_performance(conn, perf: pd.DataFrame) -> None:
-    with registry.atomic(conn):
+    with atomic(conn):
         conn.register("_perf", perf)
         conn.execute(
             "CREATE OR REPLACE TABLE model_performance AS "

@@ -25,8 +25,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from importlib import metadata
@@ -36,7 +35,7 @@ import duckdb
 import pandas as pd
 
 from ml_assets.registry import artifacts
-from ml_assets.warehouse import read_sql
+from ml_assets.warehouse import atomic, in_transaction, read_sql
 
 _JSON_COLUMNS = ("training_cutoffs", "features", "hyperparameters", "metrics")
 
@@ -70,30 +69,6 @@ class ArtifactVerificationError(RegistryError):
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """Create ``model_versions``, ``model_aliases`` and ``alias_history`` if missing."""
     conn.execute(read_sql(__file__, "create_tables.sql"))
-
-
-@contextmanager
-def atomic(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One transaction: BEGIN, run the block, COMMIT; ROLLBACK and re-raise on
-    any exception. Inside an open transaction the block joins it, so nothing
-    commits until the outermost ``atomic`` ends."""
-    if in_transaction(conn):
-        yield conn
-        return
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def in_transaction(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Whether ``conn`` has an explicit transaction open: outside one, every
-    statement runs in its own transaction and gets a new id."""
-    first = conn.execute("SELECT txid_current()").fetchone()[0]
-    return conn.execute("SELECT txid_current()").fetchone()[0] == first
 
 
 def register_version(

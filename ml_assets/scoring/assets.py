@@ -18,7 +18,7 @@ from ml_assets.models.ltv import ltv_prediction
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.scoring.reasons import top_reasons
 from ml_assets.settings import Settings
-from ml_assets.warehouse import connect, read_sql
+from ml_assets.warehouse import atomic, connect, read_sql
 
 RISK_LEVELS = ["low", "medium", "high", "critical"]
 VALUE_SEGMENTS = ["low", "medium", "high", "top"]
@@ -142,13 +142,8 @@ def _levels(values: np.ndarray, cuts, names: list[str]) -> np.ndarray:
 
 def _replace_cutoff(conn, scores: pd.DataFrame, cutoff: date) -> None:
     conn.execute(read_sql(__file__, "create_scores.sql"))
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with atomic(conn):
         conn.execute("DELETE FROM customer_scores WHERE cutoff_date = ?", [cutoff])
         conn.register("_scores", scores)
         conn.execute("INSERT INTO customer_scores BY NAME SELECT * FROM _scores")
         conn.unregister("_scores")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise

@@ -7,7 +7,7 @@ from datetime import date
 import dagster as dg
 import duckdb
 
-from ml_assets.warehouse import table_exists
+from ml_assets.warehouse import atomic, table_exists
 
 
 def replace_cutoffs(
@@ -32,18 +32,13 @@ def replace_cutoffs(
                 "is rebuilt whole, e.g. dagster asset materialize --partition-range START...END."
             )
         conn.execute(f"DROP TABLE {table}")
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with atomic(conn):
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM {staged} LIMIT 0")
         conn.execute(
             f"DELETE FROM {table} WHERE cutoff_date IN (SELECT unnest($cutoffs::DATE[]))",
             {"cutoffs": cutoffs},
         )
         conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {staged}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
