@@ -9,7 +9,7 @@ import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from ml_assets.evaluation import plots
-from ml_assets.evaluation.metrics import churn_metrics, ltv_metrics
+from ml_assets.evaluation.metrics import churn_metrics, decile_table, ltv_metrics
 from ml_assets.evaluation.report import Entry, comparison_table, load_registered, store
 from ml_assets.models import baselines
 from ml_assets.models.churn import churn_probability
@@ -102,7 +102,7 @@ def ltv_evaluation(
             "comparison": dg.MetadataValue.md(plots.markdown_table(comparison_table(entries, LTV_TABLE))),
             "deciles": dg.MetadataValue.md(plots.decile_plot(y, preds)),
             "candidate_deciles": dg.MetadataValue.md(
-                plots.markdown_table(_deciles(y, entries[0].pred), ".2f")
+                plots.markdown_table(decile_table(y, entries[0].pred), ".2f")
             ),
         }
     )
@@ -121,12 +121,6 @@ def _summary(row: dict, holdout, entries: list[Entry], primary: str) -> dict:
         f"margin_over_best_baseline_{primary}": candidate - best.metrics[primary],
         "dagster/row_count": len(holdout) * len(entries),
     }
-
-
-def _deciles(y, pred):
-    from ml_assets.evaluation.metrics import decile_table
-
-    return decile_table(y, pred)
 
 
 def _load(warehouse: DuckDBResource, model_name: str, label: str, settings: Settings):
