@@ -4,6 +4,7 @@ import dagster as dg
 
 from ml_assets import evaluation, ingest, models, promotion, scoring, snapshots
 from ml_assets import monitoring
+from ml_assets.lib.handoff import HandoffIOManager
 from ml_assets.settings import Settings
 from ml_assets.warehouse import warehouse_resource
 
@@ -21,6 +22,7 @@ defs = dg.Definitions.merge(
         resources={
             "settings": settings,
             "warehouse": warehouse_resource(settings.warehouse, settings.duckdb_memory_limit),
+            "handoff": HandoffIOManager(),
         },
         # Steps run in the run's own process: the work happens inside DuckDB and
         # LightGBM (both multi-threaded), and one process per step would cost

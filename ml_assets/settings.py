@@ -238,6 +238,12 @@ class Settings(dg.ConfigurableResource):
         return cls(**values)
 
     # --- derived values ----------------------------------------------------
+    def risk_cuts(self) -> list[float]:
+        return _cuts(self.risk_thresholds, "risk_thresholds")
+
+    def value_cuts(self) -> list[float]:
+        return _cuts(self.value_segments, "value_segments")
+
     def transactions_path(self) -> Path:
         return Path(self.transactions or SAMPLE_TRANSACTIONS)
 
@@ -251,6 +257,19 @@ class Settings(dg.ConfigurableResource):
         if self.partitions_end.strip().lower() in ("", "none"):
             return None
         return _parse_month(self.partitions_end, "partitions_end")
+
+
+def _cuts(text: str, field_name: str) -> list[float]:
+    """Three increasing cut points from 'a,b,c'."""
+    try:
+        cuts = [float(v) for v in text.split(",")]
+    except ValueError:
+        cuts = []
+    if len(cuts) != 3 or cuts != sorted(cuts):
+        raise dg.Failure(
+            f"{env_var(field_name)}={text!r}: expected three increasing numbers, e.g. 0.3,0.5,0.7."
+        )
+    return cuts
 
 
 def env_var(field_name: str) -> str:

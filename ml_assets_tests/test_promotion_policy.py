@@ -5,7 +5,15 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from ml_assets.evaluation.metrics import normalized_gini
-from ml_assets.promotion.policy import churn_policy, decide, decision_markdown, ltv_policy
+from ml_assets.promotion.policy import (
+    best,
+    churn_policy,
+    decide,
+    decision_markdown,
+    eligible,
+    limit_failures,
+    ltv_policy,
+)
 from ml_assets.promotion.stats import delong_test, paired_bootstrap
 from ml_assets.settings import Settings
 
@@ -91,15 +99,17 @@ def test_each_failed_test_blocks_promotion_and_is_named(reference, test, checks,
     decision = decide(CHURN, reference, {}, test, churn_policy(Settings()), checks, n)
     assert not decision["promote"]
     assert {t["name"] for t in decision["tests"] if not t["passed"]} == failing
-    assert any("champion stays" in r for r in decision["reasons"])
+    assert any("not promoted" in r for r in decision["reasons"])
 
 
-def test_without_a_champion_the_candidate_must_beat_every_baseline():
-    baselines = {"rule": {"roc_auc": 0.70}, "bg_nbd": {"roc_auc": 0.81}}
+def test_without_a_champion_the_candidate_must_beat_the_best_eligible_baseline():
+    # the caller hands only the baselines that pass the limits; the test is against the best
+    baselines = {"bg_nbd": {"roc_auc": 0.81, "ece": 0.03}}
     decision = decide(CHURN, None, baselines, _test(-0.01, 0.9, 0.80, 0.81),
                       churn_policy(Settings()), True, 5000)
     assert not decision["promote"]
-    assert "roc_auc beats every baseline" in {t["name"] for t in decision["tests"] if not t["passed"]}
+    failed = {t["name"] for t in decision["tests"] if not t["passed"]}
+    assert failed == {"roc_auc gain over the best eligible baseline", "roc_auc gain is significant"}
     # guardrails compare with a champion only; absolute limits always apply
     assert not any(t["name"].startswith("guardrail") for t in decision["tests"])
     assert any(t["name"] == "limit: ece" for t in decision["tests"])
@@ -122,6 +132,34 @@ def test_a_nan_metric_never_passes():
                       churn_policy(Settings()), True, 5000)
     assert not decision["promote"]
     assert {t["name"] for t in decision["tests"] if not t["passed"]} == {"limit: ece"}
+
+
+def test_with_no_eligible_baseline_a_first_candidate_needs_only_the_gates_and_limits():
+    decision = decide(CHURN, None, {}, {}, churn_policy(Settings()), True, 5000)
+    assert decision["promote"]
+    assert not any(t["name"].startswith("roc_auc") for t in decision["tests"])
+    failing = decide({**CHURN, "ece": 0.2}, None, {}, {}, churn_policy(Settings()), True, 5000)
+    assert not failing["promote"]
+
+
+def test_eligibility_best_and_limit_failures_name_the_setting():
+    policy = ltv_policy(Settings())
+    models = {
+        "ltv_model v1": {"normalized_gini": 0.8, "total_error_pct": 40.0, "coverage": 0.8},
+        "rfm_rule v1": {"normalized_gini": 0.7, "total_error_pct": -5.0, "coverage": 0.5},
+        "last_year v1": {"normalized_gini": 0.6, "total_error_pct": 10.0, "coverage": 0.7},
+        "bg_nbd_gamma_gamma v1": {"normalized_gini": 0.65, "total_error_pct": -20.0, "coverage": 0.9},
+    }
+    passing = eligible(policy, models)
+    assert set(passing) == {"last_year v1", "bg_nbd_gamma_gamma v1"}
+    assert best(policy, passing) == "bg_nbd_gamma_gamma v1"
+    assert best(policy, {}) is None
+    lines = limit_failures(policy, models)
+    assert any(line.startswith("ltv_model v1") and "ML_ASSETS_LTV_MAX_TOTAL_ERROR" in line
+               for line in lines)
+    assert any(line.startswith("rfm_rule v1") and "ML_ASSETS_LTV_MIN_COVERAGE" in line
+               for line in lines)
+    assert not any(line.startswith("last_year") for line in lines)
 
 
 def test_a_first_model_needs_a_significant_gain_over_baselines_not_the_minimum_effect():

@@ -88,7 +88,7 @@ def ltv_metrics(y_true, y_pred, lower=None, upper=None) -> dict[str, float]:
 
     Keys: ``rmse``, ``mae``, ``spearman``, ``normalized_gini``, ``total_pred``,
     ``total_true``, ``total_error_pct`` ((total_pred - total_true) / |total_true|
-    * 100, so positive always means over-forecast), ``mean_pred``,
+    * 100, so positive always means over-forecast), ``total_ratio`` (pred / true), ``mean_pred``,
     ``mean_true``, ``r2``, ``n``; with an interval (``lower`` and ``upper``
     together) also ``coverage`` (share of actuals inside [lower, upper]) and
     ``mean_interval_width``.
@@ -104,6 +104,7 @@ def ltv_metrics(y_true, y_pred, lower=None, upper=None) -> dict[str, float]:
         "total_pred": total_pred,
         "total_true": total_true,
         "total_error_pct": _ratio(total_pred - total_true, abs(total_true)) * 100,
+        "total_ratio": _ratio(total_pred, total_true),
         "mean_pred": float(pred.mean()),
         "mean_true": float(y.mean()),
         "r2": float(r2_score(y, pred)) if len(y) > 1 else np.nan,

@@ -7,8 +7,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml_assets import registry
-from ml_assets.models.artifacts import read_model
 from ml_assets.warehouse import atomic, read_sql
 
 
@@ -18,7 +16,7 @@ class Entry:
 
     role: str  # candidate | champion | baseline
     name: str
-    version: int | None
+    version: int
     pred: np.ndarray
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
@@ -26,21 +24,7 @@ class Entry:
 
     @property
     def label(self) -> str:
-        return f"{self.name} v{self.version}" if self.version else self.name
-
-
-def load_registered(conn: duckdb.DuckDBPyConnection, model_name: str, model_dir: str) -> dict:
-    """The verified challenger and, when set and different, the champion."""
-    registry.ensure_tables(conn)
-    row, folder = registry.load_verified(conn, model_name, alias="challenger", model_dir=model_dir)
-    found = {"candidate": (row, *read_model(folder))}
-    champion = registry.resolve_alias(conn, model_name, "champion")
-    if champion is not None and champion != row["version"]:
-        champ_row, champ_folder = registry.load_verified(
-            conn, model_name, version=champion, model_dir=model_dir
-        )
-        found["champion"] = (champ_row, *read_model(champ_folder))
-    return found
+        return f"{self.name} v{self.version}"
 
 
 def store(

@@ -1,7 +1,8 @@
 """The monitoring group: feature drift and realized performance, and the
 sensors and schedules that retrain and rescore.
 
-Every sensor and schedule starts STOPPED. This project is a template that
+Every sensor and schedule that starts runs on its own starts STOPPED (the
+one that scores after a triggered retrain follows those and runs by default). This project is a template that
 people copy and point at their own data: a trigger that runs by default would
 start retraining and rewriting the warehouse the first time someone opens
 ``dagster dev``, before they have checked their settings. Turn each on
@@ -12,13 +13,18 @@ deliberately, in the UI (Automation) or with ``dagster sensor start`` /
 import dagster as dg
 
 from ml_assets.monitoring import assets
-from ml_assets.monitoring.jobs import retrain_job, scoring_job
+from ml_assets.monitoring.jobs import refresh_job, retrain_job, scoring_job
 from ml_assets.monitoring.schedules import monthly_retrain_schedule, weekly_scoring_schedule
-from ml_assets.monitoring.sensors import drift_retrain_sensor, new_data_sensor, performance_sensor
+from ml_assets.monitoring.sensors import (
+    drift_retrain_sensor,
+    new_data_sensor,
+    performance_sensor,
+    score_after_retrain_sensor,
+)
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets], group_name="monitoring"),
-    jobs=[retrain_job, scoring_job],
-    sensors=[drift_retrain_sensor, new_data_sensor, performance_sensor],
+    jobs=[retrain_job, scoring_job, refresh_job],
+    sensors=[drift_retrain_sensor, new_data_sensor, performance_sensor, score_after_retrain_sensor],
     schedules=[monthly_retrain_schedule, weekly_scoring_schedule],
 )

@@ -12,16 +12,15 @@ from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
 from ml_assets.evaluation.plots import markdown_table
-from ml_assets.models.artifacts import read_model
-from ml_assets.models.churn import churn_probability
-from ml_assets.models.ltv import ltv_prediction
+from ml_assets.models.baselines import BASIC_FEATURES
+from ml_assets.models.predict import Loaded, load, predict
 from ml_assets.monitoring import drift, plots
 from ml_assets.monitoring.performance import realized_performance
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings
 from ml_assets.warehouse import atomic, connect, read_sql, table_exists
 
-PREDICTIONS = {"churn_probability": "churn_model", "predicted_ltv": "ltv_model"}
+PREDICTIONS = {"churn_probability": "churn", "predicted_ltv": "ltv"}
 _WORST = ["feature", "psi", "ks_statistic", "wasserstein", "missing_change", "mean_reference",
           "mean_current", "drifted", "note"]
 
@@ -42,15 +41,16 @@ def feature_drift(
     and feature_drift_summary; the drift sensor reads the summary."""
     with connect(warehouse) as conn:
         cutoff = _newest_scored_cutoff(conn)
-        champions = {name: _champion(conn, name) for name in ("churn_model", "ltv_model")}
+        champions = {task: _champion(conn, task, settings.model_dir) for task in ("churn", "ltv")}
         current = conn.execute(read_sql(__file__, "current_population.sql"), {"cutoff": cutoff}).df()
         references = {
-            name: _reference(conn, row, settings) for name, (row, _) in champions.items()
+            task: _reference(conn, model.row, settings) for task, model in champions.items()
         }
-    churn_row = champions["churn_model"][0]
-    reference = references["churn_model"]
-    # a feature the champion uses but customer_features lacks is reported as entirely missing
-    features = list(churn_row["features"])
+    churn_row = champions["churn"].row
+    reference = references["churn"]
+    # a feature the champion uses but customer_features lacks is reported as entirely missing;
+    # BTYD and rule champions read recency, frequency and value: drift of the basic features
+    features = list(churn_row["features"] or BASIC_FEATURES)
     per_cutoff = drift.cutoff_level_features(reference, features)
     rows = drift.compare_frames(
         reference, current, features, settings.drift_psi_threshold,
@@ -67,15 +67,17 @@ def feature_drift(
     }
     table = pd.concat(
         [_stamped(rows, stamp, churn_row), *(
-            _stamped(frame, stamp, champions[PREDICTIONS[frame["feature"].iloc[0]]][0])
+            _stamped(frame, stamp, champions[PREDICTIONS[frame["feature"].iloc[0]]].row)
             for frame in predictions
         )],
         ignore_index=True,
     )
     summary_row = {
         **stamp,
+        "churn_model_name": churn_row["model_name"],
         "churn_model_version": churn_row["version"],
-        "ltv_model_version": champions["ltv_model"][0]["version"],
+        "ltv_model_name": champions["ltv"].row["model_name"],
+        "ltv_model_version": champions["ltv"].row["version"],
         "reference_rows": len(reference),
         "current_rows": len(current),
         **summary,
@@ -87,8 +89,7 @@ def feature_drift(
     return dg.MaterializeResult(
         metadata={
             "cutoff": cutoff.isoformat(),
-            "champion": f"churn_model v{churn_row['version']}, "
-            f"ltv_model v{champions['ltv_model'][0]['version']}",
+            "champion": f"{champions['churn'].label}, {champions['ltv'].label}",
             "reference": _cutoff_span(churn_row["training_cutoffs"]),
             "reference_rows": len(reference),
             "current_rows": len(current),
@@ -176,14 +177,15 @@ def _newest_scored_cutoff(conn) -> date:
     return cutoff
 
 
-def _champion(conn, model_name: str):
+def _champion(conn, task: str, model_dir: str) -> Loaded:
+    """The task's champion, verified and confined to the model directory."""
     registry.ensure_tables(conn)
-    if registry.resolve_alias(conn, model_name, "champion") is None:
+    if registry.resolve_alias(conn, task, "champion") is None:
         raise dg.Failure(
-            f"{model_name} has no champion: drift is measured against the champion's training "
-            "population. Promote a model first (materialize the chain)."
+            f"The {task} task has no champion: drift is measured against the champion's "
+            "training population. Promote a model first (materialize the chain)."
         )
-    return registry.load_verified(conn, model_name, alias="champion")
+    return load(*registry.load_alias(conn, task, "champion", model_dir))
 
 
 def _reference(conn, row: dict, settings: Settings) -> pd.DataFrame:
@@ -204,14 +206,8 @@ def _prediction_drift(champions, references, current, settings) -> list[pd.DataF
     """PSI etc. of each served prediction against the same champion's predictions
     on its own training population."""
     out = []
-    for column, model_name in PREDICTIONS.items():
-        _, folder = champions[model_name]
-        boosters, meta = read_model(folder)
-        reference = references[model_name]
-        if model_name == "churn_model":
-            predicted = churn_probability(boosters, meta, reference)
-        else:
-            predicted = ltv_prediction(boosters, meta, reference)[0]
+    for column, task in PREDICTIONS.items():
+        predicted = predict(champions[task], references[task])[0]
         frame = drift.compare_frames(
             pd.DataFrame({column: predicted}), current[[column]], [column],
             settings.drift_prediction_psi_threshold, settings.drift_missing_threshold,

@@ -1,10 +1,13 @@
-"""The jobs that schedules and sensors launch, and the one rule for which
-cutoff partitions such a run recomputes.
+"""The jobs the CLI, schedules and sensors launch, and the one rule for which
+cutoff partitions a retraining run recomputes.
 
-Every run is one run over a range of cutoff partitions (the snapshots'
-single-run backfill policy computes them in one SQL pass); the unpartitioned
-assets in the same run (ingest, models, evaluation, promotion, scoring,
-monitoring) run once.
+The partition range is stated once, in the settings (ML_ASSETS_PARTITIONS_START
+and _END): ``retrain_job`` carries it as its default range and
+``scoring_job`` its newest cutoff, so ``dg launch --job retrain_job`` needs no
+range typed. A retraining run is one run over a range of cutoffs (the
+snapshots' single-run backfill policy computes them in one SQL pass); scores
+are one partition per cutoff, and only the newest is scored (a past cutoff is
+a backfill, marked as such).
 """
 
 from __future__ import annotations
@@ -14,26 +17,40 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from ml_assets.partitions import CUTOFFS
-from ml_assets.promotion.assets import TRIGGER_TAG
+from ml_assets.lib.tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, TRIGGER_TAG
 from ml_assets.settings import Settings
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 SNAPSHOT_KEY = dg.AssetKey("customer_features")
+
+_SCORING = dg.AssetSelection.assets("customer_scores") | dg.AssetSelection.groups("monitoring")
+_NEWEST = CUTOFFS.get_last_partition_key()
 
 retrain_job = dg.define_asset_job(
     "retrain_job",
-    selection=dg.AssetSelection.all(),
-    description="The full chain: ingest, the snapshots of the cutoffs that need it, both "
-    "models, their evaluations, promotion, scoring and monitoring, with every asset check.",
+    selection=dg.AssetSelection.all() - _SCORING,
+    description="Ingest, the snapshots of every cutoff from ML_ASSETS_PARTITIONS_START to the "
+    "newest (sensors and schedules narrow it to the cutoffs that changed), both models and "
+    "their baselines, the evaluations and the promotion decisions, with every asset check. "
+    "scoring_job then scores the newest cutoff.",
+    tags={RANGE_START_TAG: CUTOFFS.get_first_partition_key(), RANGE_END_TAG: _NEWEST},
 )
 
 scoring_job = dg.define_asset_job(
     "scoring_job",
-    selection=dg.AssetSelection.groups("ingest", "snapshots", "scoring", "monitoring"),
-    description="Fresh data and scores without retraining: ingest, the snapshots of the cutoffs "
-    "that need it, customer_scores with the current champions, feature_drift and "
+    selection=_SCORING,
+    description="customer_scores for the newest cutoff with the current champions, then "
+    "feature_drift and model_performance. Launched after retrain_job (and by the "
+    "score-after-retrain sensor for scheduled and sensor runs).",
+    tags={PARTITION_TAG: _NEWEST},
+)
+
+refresh_job = dg.define_asset_job(
+    "refresh_job",
+    selection=dg.AssetSelection.groups("ingest", "snapshots") | _SCORING,
+    description="Fresh data and scores without retraining, for the newest cutoff: ingest, its "
+    "snapshots, customer_scores with the current champions, feature_drift and "
     "model_performance.",
+    tags={PARTITION_TAG: _NEWEST},
 )
 
 
@@ -87,8 +104,23 @@ def chain_request(
     """A run of ``job`` over the cutoffs ``cutoff_range`` picks, tagged with why
     it was requested (promotion records the tag as the decision's trigger)."""
     start, end = cutoff_range(instance, settings, loaded_newest, source_newest)
+    cutoffs = (
+        {RANGE_START_TAG: start, RANGE_END_TAG: end} if job.name == retrain_job.name
+        else {PARTITION_TAG: end}
+    )
+    return dg.RunRequest(run_key=run_key, job_name=job.name, tags={TRIGGER_TAG: reason, **cutoffs})
+
+
+def scoring_request(run: dg.DagsterRun) -> dg.RunRequest | None:
+    """After a triggered retrain_job run succeeded: score the newest cutoff it
+    computed, with the same trigger. CLI runs (no trigger tag) launch
+    scoring_job themselves."""
+    reason = run.tags.get(TRIGGER_TAG)
+    if reason is None:
+        return None
+    newest = run.tags.get(RANGE_END_TAG) or run.tags.get(PARTITION_TAG) or _NEWEST
     return dg.RunRequest(
-        run_key=run_key,
-        job_name=job.name,
-        tags={TRIGGER_TAG: reason, RANGE_START_TAG: start, RANGE_END_TAG: end},
+        run_key=f"score-after:{run.run_id}",
+        job_name=scoring_job.name,
+        tags={TRIGGER_TAG: reason, PARTITION_TAG: newest},
     )

@@ -12,7 +12,8 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from ml_assets.evaluation.metrics import expected_calibration_error, ltv_metrics
 
 COLUMNS = [
-    "cutoff_date", "status", "churn_model_version", "ltv_model_version", "customers_scored",
+    "cutoff_date", "status", "churn_model_name", "churn_model_version", "ltv_model_name",
+    "ltv_model_version", "customers_scored",
     "churn_labels", "roc_auc", "brier", "ece", "mean_churn_probability", "realized_churn_rate",
     "ltv_labels", "rmse", "total_predicted_ltv", "total_realized_spend", "total_spend_error_pct",
     "interval_coverage", "churn_decayed", "ltv_decayed", "decay_reasons",
@@ -43,7 +44,9 @@ def _cutoff_row(cutoff, group: pd.DataFrame, min_auc, max_ece, max_total_error) 
     row = dict.fromkeys(COLUMNS, math.nan)
     row.update(
         cutoff_date=cutoff,
+        churn_model_name=_name(group, "churn_model_name"),
         churn_model_version=_version(group["churn_model_version"]),
+        ltv_model_name=_name(group, "ltv_model_name"),
         ltv_model_version=_version(group["ltv_model_version"]),
         customers_scored=len(group),
         churn_decayed=False,
@@ -82,6 +85,15 @@ def _cutoff_row(cutoff, group: pd.DataFrame, min_auc, max_ece, max_total_error) 
     row["status"] = "complete" if len(ltv) else ("churn" if len(churn) else "pending")
     row["decay_reasons"] = "; ".join(reasons)
     return row
+
+
+def _name(group: pd.DataFrame, column: str):
+    """The model that served a cutoff; scores written before champions could be of
+    any family have no name column (they were churn_model / ltv_model)."""
+    if column not in group:
+        return column.removesuffix("_name")
+    present = group[column].dropna()
+    return str(present.iloc[-1]) if len(present) else None
 
 
 def _version(values: pd.Series):

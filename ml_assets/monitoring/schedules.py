@@ -8,7 +8,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ml_assets.monitoring import source
-from ml_assets.monitoring.jobs import chain_request, retrain_job, scoring_job
+from ml_assets.monitoring.jobs import chain_request, refresh_job, retrain_job
 from ml_assets.settings import Settings
 
 STOPPED = dg.DefaultScheduleStatus.STOPPED
@@ -28,15 +28,15 @@ def monthly_retrain_schedule(context: dg.ScheduleEvaluationContext, settings: Se
 
 @dg.schedule(
     cron_schedule="0 6 * * 1",
-    job=scoring_job,
+    job=refresh_job,
     execution_timezone="UTC",
     default_status=STOPPED,
-    description="Every Monday at 06:00 UTC: ingest, snapshots of the cutoffs that changed, "
-    "customer_scores with the current champions, feature_drift and model_performance; no "
-    "retraining.",
+    description="Every Monday at 06:00 UTC: ingest, the snapshots of the newest cutoff, "
+    "customer_scores for it with the current champions, feature_drift and model_performance; "
+    "no retraining.",
 )
 def weekly_scoring_schedule(context: dg.ScheduleEvaluationContext, settings: Settings):
-    return _request(context, settings, scoring_job, "weekly scoring")
+    return _request(context, settings, refresh_job, "weekly scoring")
 
 
 def _request(context, settings: Settings, job, what: str) -> dg.RunRequest:

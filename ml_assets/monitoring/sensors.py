@@ -15,7 +15,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ml_assets.monitoring import source
-from ml_assets.monitoring.jobs import chain_request, retrain_job
+from ml_assets.monitoring.jobs import chain_request, retrain_job, scoring_job, scoring_request
 from ml_assets.settings import Settings
 
 STOPPED = dg.DefaultSensorStatus.STOPPED
@@ -41,11 +41,12 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, settings: Settings
             "schedule do)."
         )
     cutoff = summary["cutoff_date"]
-    churn, ltv = summary["churn_model_version"], summary["ltv_model_version"]
-    champion = f"churn_model v{churn}, ltv_model v{ltv}"
+    churn = f"{summary.get('churn_model_name') or 'churn_model'} v{summary['churn_model_version']}"
+    ltv = f"{summary.get('ltv_model_name') or 'ltv_model'} v{summary['ltv_model_version']}"
+    champion = f"{churn}, {ltv}"
     if not summary["dataset_drift"]:
         return dg.SkipReason(f"Cutoff {cutoff} against {champion}: {summary['reasons']}.")
-    key = f"drift:{cutoff}:churn_model v{churn}:ltv_model v{ltv}"
+    key = f"drift:{cutoff}:{churn}:{ltv}"
     if key == context.cursor:
         return dg.SkipReason(
             f"Already requested a retrain for drift at cutoff {cutoff} against {champion}; "
@@ -154,26 +155,28 @@ def new_data_findings(state: dict, load: dict, growth: float) -> tuple[list[str]
 
 def decay_verdict(rows: list[dict], task: str, champions: dict, n: int) -> dict:
     """Whether the newest ``n`` measured cutoffs of ``task`` all decayed and were
-    all served by the version that is champion now."""
-    model = f"{task}_model"
+    all served by the model version that is champion now."""
     labelled = "churn_labels" if task == "churn" else "ltv_labels"
     measured = [r for r in rows if (r[labelled] or 0) > 0][:n]
-    champion = champions.get(model)
+    champion = champions.get(task)
+    now = "none" if champion is None else f"{champion[0]} v{champion[1]}"
     decayed = [r for r in measured if r[f"{task}_decayed"]]
-    served = {r[f"{task}_model_version"] for r in measured}
+    served = {(r.get(f"{task}_model_name") or f"{task}_model", r[f"{task}_model_version"])
+              for r in measured}
     if len(measured) < n:
         text = f"{task}: {len(measured)} measured cutoff(s), {n} needed"
     elif len(decayed) < n:
         text = f"{task}: {len(decayed)} of the last {n} measured cutoffs decayed"
     elif served != {champion}:
-        text = (f"{task}: the last {n} measured cutoffs decayed, but were served by "
-                f"{model} v{sorted(served)} and the champion is now v{champion}")
+        by = ", ".join(f"{m} v{v}" for m, v in sorted(served))
+        text = (f"{task}: the last {n} measured cutoffs decayed, but were served by {by} and "
+                f"the champion is now {now}")
     else:
         newest = measured[0]
         return {
             "decayed": True,
-            "key": f"{task}:v{champion}:{newest['cutoff_date']}",
-            "text": f"{model} v{champion} decayed on the last {n} measured cutoffs through "
+            "key": f"{task}:{now}:{newest['cutoff_date']}",
+            "text": f"{now} decayed on the last {n} measured cutoffs through "
             f"{newest['cutoff_date']} ({newest['decay_reasons']})",
         }
     return {"decayed": False, "key": "", "text": text}
@@ -186,3 +189,20 @@ def _share(now: int, before: int) -> float:
 def _busy(busy: Exception) -> dg.SkipReason:
     return dg.SkipReason(f"The warehouse is locked by a running job ({busy}); checking again "
                          "next tick.")
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[retrain_job],
+    request_job=scoring_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a retrain_job run that a schedule or sensor started succeeds, scores the "
+    "newest cutoff it computed (scoring_job), with the same trigger. Runs by default: it only "
+    "follows runs that triggers started, which are all STOPPED until turned on.",
+)
+def score_after_retrain_sensor(context: dg.RunStatusSensorContext):
+    request = scoring_request(context.dagster_run)
+    return request or dg.SkipReason(
+        f"Run {context.dagster_run.run_id} was launched by hand (no trigger tag): its "
+        "launcher runs scoring_job itself."
+    )

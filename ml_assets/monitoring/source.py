@@ -88,14 +88,12 @@ def performance_rows(conn: duckdb.DuckDBPyConnection | None) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def champion_versions(conn: duckdb.DuckDBPyConnection | None) -> dict[str, int]:
-    """model name -> the version its ``champion`` alias points at."""
+def champion_versions(conn: duckdb.DuckDBPyConnection | None) -> dict[str, tuple[str, int]]:
+    """task -> (model_name, version) its ``champion`` alias points at."""
     if conn is None or not table_exists(conn, "model_aliases"):
         return {}
-    rows = conn.execute(
-        "SELECT model_name, version FROM model_aliases WHERE alias = ?", ["champion"]
-    ).fetchall()
-    return dict(rows)
+    rows = conn.execute(read_sql(__file__, "champions.sql")).fetchall()
+    return {task: (name, int(version)) for task, name, version in rows}
 
 
 def _one_row(conn, table: str, sql: str, params: dict) -> dict | None:

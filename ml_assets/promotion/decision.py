@@ -1,5 +1,5 @@
-"""Reading an evaluation, testing the candidate against its reference, and
-recording the decision (with the alias move) in one transaction."""
+"""Reading an evaluation by its id, and recording a decision (with the alias
+move) in one transaction."""
 
 import json
 from datetime import datetime, timezone
@@ -12,26 +12,36 @@ import pandas as pd
 from ml_assets import registry
 from ml_assets.warehouse import read_sql, table_exists
 
+Key = tuple[str, str, int]  # (role, model_name, version)
 
-def latest_evaluation(conn: duckdb.DuckDBPyConnection, task: str) -> pd.DataFrame:
+
+def evaluation_metrics(conn: duckdb.DuckDBPyConnection, evaluation_id: str, task: str) -> pd.DataFrame:
+    """The metrics of the evaluation this promotion was handed."""
     if not table_exists(conn, "evaluation_metrics"):
         raise dg.Failure(f"No evaluation recorded yet: materialize {task}_evaluation first.")
-    frame = conn.execute(read_sql(__file__, "latest_evaluation.sql"), {"task": task}).df()
+    frame = conn.execute(
+        read_sql(__file__, "evaluation_metrics.sql"), {"evaluation_id": evaluation_id}
+    ).df()
     if frame.empty:
-        raise dg.Failure(f"No {task} evaluation recorded yet: materialize {task}_evaluation first.")
+        raise dg.Failure(
+            f"Evaluation {evaluation_id} has no rows in evaluation_metrics: materialize "
+            f"{task}_evaluation again."
+        )
     return frame
 
 
-def metrics_by_model(evaluation: pd.DataFrame) -> dict[tuple[str, str], dict[str, float]]:
-    """(role, model_name) -> {metric: value}."""
+def metrics_by_model(evaluation: pd.DataFrame) -> dict[Key, dict[str, float]]:
+    """(role, model_name, version) -> {metric: value}."""
     return {
-        key: dict(zip(group["metric"], group["value"]))
-        for key, group in evaluation.groupby(["role", "model_name"])
+        (role, name, int(version)): dict(zip(group["metric"], group["value"]))
+        for (role, name, version), group in evaluation.groupby(["role", "model_name", "model_version"])
     }
 
 
-def predictions(conn, evaluation_id: str, role: str, model_name: str) -> pd.DataFrame:
-    params = {"evaluation_id": evaluation_id, "role": role, "model_name": model_name}
+def predictions(conn, evaluation_id: str, key: Key) -> pd.DataFrame:
+    role, model_name, version = key
+    params = {"evaluation_id": evaluation_id, "role": role, "model_name": model_name,
+              "model_version": version}
     return conn.execute(read_sql(__file__, "predictions.sql"), params).df()
 
 
@@ -46,15 +56,9 @@ def paired(candidate: pd.DataFrame, reference: pd.DataFrame):
     )
 
 
-def record(
-    conn: duckdb.DuckDBPyConnection,
-    row: dict,
-    promote: bool,
-    model_name: str,
-    candidate_version: int,
-    run_id: str,
-) -> None:
-    """Insert the decision and, when promoted, move ``champion``: all or nothing."""
+def record(conn: duckdb.DuckDBPyConnection, row: dict, run_id: str) -> None:
+    """Insert the decision and, when it names a model to promote, move the task's
+    ``champion`` to it: all or nothing."""
     conn.execute(read_sql(__file__, "create_decisions.sql"))
     with registry.atomic(conn):
         conn.execute(
@@ -63,9 +67,9 @@ def record(
             + ")",
             [json.dumps(v) if isinstance(v, (list, dict)) else v for v in row.values()],
         )
-        if promote:
+        if row["promoted"]:
             registry.set_alias(
-                conn, model_name, "champion", candidate_version,
+                conn, row["task"], "champion", row["promoted_model"], row["promoted_version"],
                 reason=row["reasons"], moved_by=f"promotion:{run_id}", run_id=run_id,
             )
 

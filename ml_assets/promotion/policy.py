@@ -4,9 +4,14 @@
 2. every upstream asset check passed;
 3. the primary metric beats the reference significantly (the paired test's
    one-sided p-value under alpha): the champion by at least the minimum
-   effect, or, with no champion yet, every baseline;
+   effect, or, for a task's first decision, the best baseline that passes
+   the absolute limits;
 4. guardrails: against a champion, no secondary metric regresses beyond its
    tolerance; always, absolute limits (calibration, total error, coverage).
+
+A task's first decision promotes the candidate when it passes; otherwise the
+best baseline that passes the limits becomes champion, so a champion always
+serves once any model passes them (``promotion/assets.py``).
 
 Every number comes from settings (see the README); every test is recorded.
 """
@@ -43,6 +48,14 @@ class Policy:
     min_holdout: int
     guardrails: tuple[Guardrail, ...]
     limits: tuple[Limit, ...]
+
+
+# the environment variable behind each absolute limit, named in failure messages
+LIMIT_SETTINGS = {
+    "limit: ece": "ML_ASSETS_CHURN_MAX_ECE",
+    "limit: |total_error_pct|": "ML_ASSETS_LTV_MAX_TOTAL_ERROR",
+    "limit: coverage": "ML_ASSETS_LTV_MIN_COVERAGE",
+}
 
 
 def churn_policy(settings: Settings) -> Policy:
@@ -89,26 +102,66 @@ def decide(
     checks_passed: bool,
     n_holdout: int,
 ) -> dict:
-    """Run every test of ``policy``; promote only when all pass.
+    """Run every test of ``policy`` for replacing ``reference`` with the
+    candidate; promote only when all pass.
 
-    ``reference`` is the champion's metrics, or None when there is no champion,
-    in which case ``test`` compares the candidate with the best baseline.
+    ``reference`` is the champion's metrics, or None for a first decision, in
+    which case ``test`` compares the candidate with the best baseline that
+    passes the absolute limits (``baselines`` holds only those; empty when none
+    does, and then the candidate needs only the limits and the gates).
     """
-    tests = [
-        _test("holdout size", n_holdout, f">= {policy.min_holdout}", n_holdout >= policy.min_holdout),
-        _test("upstream checks", "passed" if checks_passed else "failed", "passed", checks_passed),
-    ]
-    tests += _primary_tests(candidate, reference, baselines, test, policy)
+    tests = gate_tests(policy, checks_passed, n_holdout)
+    if reference is not None or baselines:
+        tests += _primary_tests(candidate, reference, baselines, test, policy)
     if reference is not None:
         tests += [_guardrail(g, candidate, reference) for g in policy.guardrails]
-    tests += [_limit(limit, candidate) for limit in policy.limits]
+    tests += limit_tests(policy, candidate)
     failed = [t for t in tests if not t["passed"]]
     reasons = [t["reason"] for t in failed] or [
         f"All {len(tests)} tests passed: promoting the candidate."
     ]
     if failed:
-        reasons.append(f"{len(failed)} of {len(tests)} tests failed: the champion stays.")
+        reasons.append(f"{len(failed)} of {len(tests)} tests failed: the candidate is not promoted.")
     return {"promote": not failed, "tests": tests, "reasons": reasons}
+
+
+def gate_tests(policy: Policy, checks_passed: bool, n_holdout: int) -> list[dict]:
+    """Tests no model can be promoted without: a large enough holdout and every
+    upstream asset check passed."""
+    return [
+        _test("holdout size", n_holdout, f">= {policy.min_holdout}", n_holdout >= policy.min_holdout),
+        _test("upstream checks", "passed" if checks_passed else "failed", "passed", checks_passed),
+    ]
+
+
+def limit_tests(policy: Policy, metrics: dict[str, float]) -> list[dict]:
+    """The absolute limits every champion must meet, learned or baseline."""
+    return [_limit(limit, metrics) for limit in policy.limits]
+
+
+def eligible(policy: Policy, models: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """The models (name -> metrics) that pass every absolute limit."""
+    return {
+        name: m for name, m in models.items() if all(t["passed"] for t in limit_tests(policy, m))
+    }
+
+
+def best(policy: Policy, models: dict[str, dict[str, float]]) -> str | None:
+    """The model with the best primary metric (None when there is none)."""
+    if not models:
+        return None
+    return max(models, key=lambda n: np.nan_to_num(models[n].get(policy.primary, np.nan), nan=-np.inf))
+
+
+def limit_failures(policy: Policy, models: dict[str, dict[str, float]]) -> list[str]:
+    """For each model, its failing limits in words, naming the setting that holds each."""
+    lines = []
+    for name, m in models.items():
+        failed = [t for t in limit_tests(policy, m) if not t["passed"]]
+        for t in failed:
+            setting = LIMIT_SETTINGS.get(t["name"], "")
+            lines.append(f"{name}: {t['reason'].rstrip('.')} (setting {setting})")
+    return lines
 
 
 def decision_markdown(decision: dict, candidate_label: str, reference_label: str) -> str:
@@ -130,7 +183,7 @@ def decision_markdown(decision: dict, candidate_label: str, reference_label: str
 
 def _primary_tests(candidate, reference, baselines, test, policy) -> list[dict]:
     metric = policy.primary
-    against = "the champion" if reference is not None else "the best baseline"
+    against = "the champion" if reference is not None else "the best eligible baseline"
     gain = float(test["difference"])
     # the minimum effect is the price of replacing a champion; a first model only
     # has to be better than the baselines, significantly so
@@ -153,19 +206,6 @@ def _primary_tests(candidate, reference, baselines, test, policy) -> list[dict]:
             detail=f"one-sided p-value of no improvement, {test['method']}",
         ),
     ]
-    if reference is None:
-        beaten = [
-            name for name, m in baselines.items()
-            if not np.isfinite(m.get(metric, np.nan)) or candidate[metric] > m[metric]
-        ]
-        tests.append(
-            _test(
-                f"{metric} beats every baseline",
-                f"{len(beaten)}/{len(baselines)}",
-                "all",
-                len(beaten) == len(baselines) and len(baselines) > 0,
-            )
-        )
     return tests
 
 

@@ -1,5 +1,6 @@
 """The model registry: versioned, sha256-verified artifact folders plus DuckDB
-tables (``model_versions``, ``model_aliases``, ``alias_history``).
+tables (``model_versions``, ``model_aliases``, ``alias_history``): any model
+of a task (learned, plain LightGBM, BTYD, rule) can hold its ``champion``.
 
 Training registers versions, promotion and rollback move the ``champion``
 alias inside one transaction, scoring loads what ``champion`` points at after
@@ -9,6 +10,7 @@ verifying its digest. A library, not a Dagster group; the CLI is
 
 from ml_assets.registry.aliases import (
     ALIASES,
+    Ref,
     history,
     list_aliases,
     resolve_alias,
@@ -17,6 +19,8 @@ from ml_assets.registry.aliases import (
 )
 from ml_assets.registry.artifacts import artifact_digest
 from ml_assets.registry.registry import (
+    FAMILIES,
+    TASKS,
     ArtifactVerificationError,
     ModelNotFoundError,
     RegistryError,
@@ -27,6 +31,7 @@ from ml_assets.registry.registry import (
     get_version,
     in_transaction,
     list_versions,
+    load_alias,
     load_verified,
     register_version,
     sweep_orphans,
@@ -34,6 +39,9 @@ from ml_assets.registry.registry import (
 
 __all__ = [
     "ALIASES",
+    "FAMILIES",
+    "TASKS",
+    "Ref",
     "ArtifactVerificationError",
     "ModelNotFoundError",
     "RegistryError",
@@ -47,6 +55,7 @@ __all__ = [
     "in_transaction",
     "list_aliases",
     "list_versions",
+    "load_alias",
     "load_verified",
     "register_version",
     "resolve_alias",

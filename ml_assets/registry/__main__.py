@@ -3,11 +3,12 @@
 Reads the warehouse and model directory from ``ML_ASSETS_WAREHOUSE`` and
 ``ML_ASSETS_MODEL_DIR`` (see ``ml_assets.settings``).
 
-    list [--model M]                              versions, status, aliases
-    aliases                                       where every alias points
-    history [--model M]                           every alias move
-    verify --model M (--version V | --alias A)    recompute and compare sha256
-    rollback --model M [--to V] --reason TEXT [--by NAME]
+    list [--model M]                              versions, task, family, status, aliases
+    aliases                                       where every task's alias points
+    history [--task T] [--model M]                every alias move
+    verify --model M --version V                  recompute and compare sha256
+    verify --task T --alias A                     the same for what an alias points at
+    rollback --task T [--to MODEL:V] --reason TEXT [--by NAME]
     sweep [--model M]                             remove unregistered folders
     retain --model M [--keep N]                   apply the retention policy
 """
@@ -26,7 +27,7 @@ from ml_assets import registry
 from ml_assets.settings import Settings, env_var
 
 _LIST_COLUMNS = [
-    "model_name", "version", "status", "aliases", "created_at", "holdout_cutoff", "sha256", "run_id",
+    "task", "model_name", "version", "family", "status", "aliases", "created_at", "holdout_cutoff", "sha256", "run_id",
 ]
 
 
@@ -75,24 +76,46 @@ def _aliases(conn, settings, args) -> int:
 
 
 def _history(conn, settings, args) -> int:
-    return _print_frame(registry.history(conn, args.model), "No alias moves recorded.")
+    return _print_frame(registry.history(conn, args.task, args.model), "No alias moves recorded.")
 
 
 def _verify(conn, settings, args) -> int:
-    row, folder = registry.load_verified(
-        conn, args.model, version=args.version, alias=args.alias, model_dir=settings.model_dir
-    )
+    if args.alias:
+        if not args.task:
+            raise ValueError("--alias needs --task (aliases are per task).")
+        row, folder = registry.load_alias(conn, args.task, args.alias, settings.model_dir)
+    else:
+        if not (args.model and args.version):
+            raise ValueError("Give --model M --version V, or --task T --alias A.")
+        row, folder = registry.load_verified(
+            conn, args.model, version=args.version, model_dir=settings.model_dir
+        )
     print(f"ok: {row['model_name']} v{row['version']} sha256 {row['sha256']} at {folder}")
     return 0
 
 
 def _rollback(conn, settings, args) -> int:
     moved = registry.rollback(
-        conn, args.model, to_version=args.to, reason=args.reason, moved_by=args.by
+        conn, args.task, to=_ref(args.to), reason=args.reason, moved_by=args.by
     )
-    before = "unset" if moved["from_version"] is None else f"v{moved['from_version']}"
-    print(f"{args.model} champion: {before} -> v{moved['to_version']} (by {args.by}: {args.reason})")
+    before = "unset" if moved["from"] is None else "{} v{}".format(*moved["from"])
+    after = "{} v{}".format(*moved["to"])
+    print(f"{args.task} champion: {before} -> {after} (by {args.by}: {args.reason})")
     return 0
+
+
+def _ref(text: str | None):
+    """``MODEL:V`` (or ``MODEL:vV``) as (model_name, version); None stays None."""
+    if text is None:
+        return None
+    name, _, version = text.rpartition(":")
+    try:
+        return name, int(version.lstrip("v"))
+    except ValueError:
+        raise ValueError(
+            f"--to {text!r}: give the model and version as MODEL:V, e.g. churn_model:3 or "
+            "bg_nbd_churn:1 (see `python -m ml_assets.registry list`)."
+        ) from None
 
 
 def _sweep(conn, settings, args) -> int:
@@ -130,20 +153,22 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("aliases", help="Where every alias points.").set_defaults(run=_aliases)
 
     moves = commands.add_parser("history", help="Every alias move, oldest first.")
-    moves.add_argument("--model", help="Only this model (default: all).")
+    moves.add_argument("--task", choices=registry.TASKS, help="Only this task (default: all).")
+    moves.add_argument("--model", help="Only moves to or from this model (default: all).")
     moves.set_defaults(run=_history)
 
     verify = commands.add_parser("verify", help="Check a version's files against its recorded sha256.")
-    verify.add_argument("--model", required=True)
-    which = verify.add_mutually_exclusive_group(required=True)
-    which.add_argument("--version", type=int)
-    which.add_argument("--alias", choices=registry.ALIASES)
+    verify.add_argument("--model")
+    verify.add_argument("--version", type=int)
+    verify.add_argument("--task", choices=registry.TASKS)
+    verify.add_argument("--alias", choices=registry.ALIASES)
     verify.set_defaults(run=_verify)
 
-    back = commands.add_parser("rollback", help="Point champion back at an earlier version.")
-    back.add_argument("--model", required=True)
+    back = commands.add_parser("rollback", help="Point a task's champion back at an earlier version.")
+    back.add_argument("--task", required=True, choices=registry.TASKS)
     back.add_argument(
-        "--to", type=int, help="Target version (default: the champion before the current one)."
+        "--to", help="Target as MODEL:V, any model of the task (default: the champion before "
+        "the current one)."
     )
     back.add_argument("--reason", required=True, help="Why; recorded in alias_history.")
     back.add_argument(

@@ -1,13 +1,15 @@
-"""Aliases: named pointers (``champion``, ``challenger``) at model versions.
+"""Aliases: one ``champion`` and one ``challenger`` per task (churn, ltv),
+each pointing at a version of any model of that task: the learned model, the
+plain LightGBM, BTYD or a rule.
 
 Scoring reads ``champion``; training sets ``challenger``; promotion and
 rollback move ``champion``. Every move is appended to ``alias_history`` with
 who, why and which run, in the same transaction as the move.
 
-Rollback without a target walks the champion history like a stack: each
-promotion pushes a version, returning to an earlier champion pops back to it.
-So rolling back twice after promoting v1, v2, v3 gives v2, then v1; it never
-toggles back to the version just rolled away from.
+Rollback without a target walks the task's champion history like a stack:
+each promotion pushes a version, returning to an earlier champion pops back
+to it. So rolling back twice after promoting A, B, C gives B, then A; it
+never toggles back to the version just rolled away from.
 """
 
 from __future__ import annotations
@@ -17,110 +19,133 @@ from datetime import datetime, timezone
 import duckdb
 import pandas as pd
 
-from ml_assets.registry.registry import ModelNotFoundError, RegistryError, atomic, load_verified
+from ml_assets.registry.registry import (
+    TASKS,
+    ModelNotFoundError,
+    RegistryError,
+    atomic,
+    load_verified,
+)
 from ml_assets.warehouse import read_sql
 
 ALIASES = ("champion", "challenger")
+Ref = tuple[str, int]  # (model_name, version)
 
 
-def resolve_alias(conn: duckdb.DuckDBPyConnection, model_name: str, alias: str) -> int | None:
-    """The version ``alias`` points at, or None when it is unset."""
-    found = conn.execute(read_sql(__file__, "resolve_alias.sql"), [model_name, alias]).fetchone()
-    return None if found is None else found[0]
+def resolve_alias(conn: duckdb.DuckDBPyConnection, task: str, alias: str) -> Ref | None:
+    """(model_name, version) the task's ``alias`` points at, or None when unset."""
+    found = conn.execute(read_sql(__file__, "resolve_alias.sql"), [task, alias]).fetchone()
+    return None if found is None else (found[0], int(found[1]))
 
 
 def set_alias(
     conn: duckdb.DuckDBPyConnection,
-    model_name: str,
+    task: str,
     alias: str,
+    model_name: str,
     version: int,
     *,
     reason: str,
     moved_by: str,
     run_id: str | None = None,
 ) -> None:
-    """Point ``alias`` at ``version`` and record the move in ``alias_history``.
+    """Point the task's ``alias`` at ``model_name`` v``version`` and record the
+    move in ``alias_history``.
 
-    Refuses a version that is unknown, archived or whose files do not verify.
-    Does not commit: wrap it in ``atomic(conn)`` with whatever must happen with it.
+    Refuses a version that is unknown, archived, of another task, or whose
+    files do not verify. Does not commit: wrap it in ``atomic(conn)`` with
+    whatever must happen with it.
     """
+    if task not in TASKS:
+        raise ValueError(f"Unknown task {task!r}: the registry has {', '.join(TASKS)}.")
     if alias not in ALIASES:
         raise ValueError(f"Unknown alias {alias!r}: the registry uses {', '.join(ALIASES)}.")
     if not reason or not moved_by:
         raise ValueError("An alias move needs a reason and who made it (moved_by).")
-    load_verified(conn, model_name, version=version)
+    row, _ = load_verified(conn, model_name, version=version)
+    if row["task"] != task:
+        raise RegistryError(
+            f"{model_name} v{version} is a {row['task']} model; it cannot be the {task} {alias}."
+        )
     moved_at = datetime.now(timezone.utc).replace(tzinfo=None)
     with atomic(conn):
-        from_version = resolve_alias(conn, model_name, alias)
+        before = resolve_alias(conn, task, alias)
         conn.execute(
             read_sql(__file__, "upsert_alias.sql"),
-            {"model_name": model_name, "alias": alias, "version": int(version), "moved_at": moved_at},
+            {"task": task, "alias": alias, "model_name": model_name, "version": int(version),
+             "moved_at": moved_at},
         )
         conn.execute(
             read_sql(__file__, "insert_history.sql"),
             {
-                "model_name": model_name, "alias": alias, "from_version": from_version,
-                "to_version": int(version), "moved_at": moved_at, "moved_by": moved_by,
-                "run_id": run_id, "reason": reason,
+                "task": task, "alias": alias,
+                "from_model": before[0] if before else None,
+                "from_version": before[1] if before else None,
+                "to_model": model_name, "to_version": int(version), "moved_at": moved_at,
+                "moved_by": moved_by, "run_id": run_id, "reason": reason,
             },
         )
 
 
 def rollback(
     conn: duckdb.DuckDBPyConnection,
-    model_name: str,
+    task: str,
     *,
-    to_version: int | None = None,
+    to: Ref | None = None,
     reason: str,
     moved_by: str,
 ) -> dict:
-    """Point ``champion`` back at ``to_version`` (default: the champion before
-    the current one), atomically, and record it. Refuses an unknown, archived
-    or unverifiable target. Returns ``{"from_version", "to_version"}``."""
+    """Point the task's ``champion`` back at ``to`` (default: the champion before
+    the current one), atomically, and record it. Refuses an unknown, archived,
+    other-task or unverifiable target. Returns ``{"from": ref, "to": ref}``."""
     with atomic(conn):
-        current = resolve_alias(conn, model_name, "champion")
-        if current is None and to_version is None:
+        current = resolve_alias(conn, task, "champion")
+        if current is None and to is None:
             raise ModelNotFoundError(
-                f"{model_name} has no champion to roll back. Promote a candidate, or name the "
-                "version to make champion with --to V.",
-                model_name=model_name, alias="champion",
+                f"The {task} task has no champion to roll back. Promote a model, or name the "
+                "version to make champion with --to MODEL:V.",
+                model_name=f"{task} task", alias="champion",
             )
-        target = _previous_champion(conn, model_name) if to_version is None else int(to_version)
+        target = _previous_champion(conn, task) if to is None else (to[0], int(to[1]))
         if target == current:
             raise RegistryError(
-                f"{model_name} v{target} is already the champion; nothing to roll back."
+                f"{target[0]} v{target[1]} is already the {task} champion; nothing to roll back."
             )
         set_alias(
-            conn, model_name, "champion", target,
-            reason=f"rollback: {reason}", moved_by=moved_by,
+            conn, task, "champion", *target, reason=f"rollback: {reason}", moved_by=moved_by,
         )
-    return {"from_version": current, "to_version": target}
+    return {"from": current, "to": target}
 
 
-def _previous_champion(conn: duckdb.DuckDBPyConnection, model_name: str) -> int:
+def _previous_champion(conn: duckdb.DuckDBPyConnection, task: str) -> Ref:
     """The champion before the current one, from ``alias_history`` (see the
     module docstring for how repeated rollbacks walk back)."""
-    stack: list[int] = []
-    moves = conn.execute(read_sql(__file__, "alias_moves.sql"), [model_name, "champion"]).fetchall()
-    for (to_version,) in moves:
-        if to_version in stack:
-            del stack[stack.index(to_version) + 1:]
+    stack: list[Ref] = []
+    moves = conn.execute(read_sql(__file__, "alias_moves.sql"), [task, "champion"]).fetchall()
+    for model_name, version in moves:
+        ref = (model_name, int(version))
+        if ref in stack:
+            del stack[stack.index(ref) + 1:]
         else:
-            stack.append(to_version)
+            stack.append(ref)
     if len(stack) < 2:
         raise ModelNotFoundError(
-            f"{model_name} has no earlier champion in alias_history to roll back to. Name the "
-            f"version with --to V (see `python -m ml_assets.registry list --model {model_name}`).",
-            model_name=model_name, alias="champion",
+            f"The {task} task has no earlier champion in alias_history to roll back to. Name "
+            "the version with --to MODEL:V (see `python -m ml_assets.registry list`).",
+            model_name=f"{task} task", alias="champion",
         )
     return stack[-2]
 
 
 def list_aliases(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every alias of every model: model_name, alias, version, updated_at."""
+    """Every alias of every task: task, alias, model_name, version, updated_at."""
     return conn.execute(read_sql(__file__, "list_aliases.sql")).df()
 
 
-def history(conn: duckdb.DuckDBPyConnection, model_name: str | None = None) -> pd.DataFrame:
-    """Alias moves of one model (all models when None), oldest first."""
-    return conn.execute(read_sql(__file__, "history.sql"), {"model_name": model_name}).df()
+def history(
+    conn: duckdb.DuckDBPyConnection, task: str | None = None, model_name: str | None = None
+) -> pd.DataFrame:
+    """Alias moves of one task and/or model (all when None), oldest first."""
+    return conn.execute(
+        read_sql(__file__, "history.sql"), {"task": task, "model_name": model_name}
+    ).df()

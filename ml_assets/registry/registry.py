@@ -66,9 +66,42 @@ class ArtifactVerificationError(RegistryError):
         self.expected, self.actual = expected, actual
 
 
+TASKS = ("churn", "ltv")
+FAMILIES = ("lightgbm", "plain_lightgbm", "btyd", "rule")
+_MIGRATED = ("model_versions", "model_aliases", "alias_history")
+
+
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create ``model_versions``, ``model_aliases`` and ``alias_history`` if missing."""
+    """Create ``model_versions``, ``model_aliases`` and ``alias_history`` if missing;
+    a warehouse of registry schema 1 (aliases per model) is migrated first."""
+    if _columns(conn, "model_aliases") and "task" not in _columns(conn, "model_aliases"):
+        _migrate_v1(conn)
     conn.execute(read_sql(__file__, "create_tables.sql"))
+
+
+def _migrate_v1(conn: duckdb.DuckDBPyConnection) -> None:
+    """Schema 1 -> 2 in one transaction: every row kept, aliases become per task."""
+    names = {row[0] for row in conn.execute("SELECT DISTINCT model_name FROM model_versions").fetchall()}
+    unknown = names - {"churn_model", "ltv_model"}
+    if unknown:
+        raise RegistryError(
+            f"This warehouse's registry (schema 1) holds models {sorted(unknown)} that schema 2 "
+            "cannot place in a task (churn or ltv). Back up the warehouse, delete those rows from "
+            "model_versions, model_aliases and alias_history, and run again."
+        )
+    with atomic(conn):
+        conn.execute(read_sql(__file__, "migrate_v1.sql"))
+        conn.execute(read_sql(__file__, "create_tables.sql"))
+        for table in _MIGRATED:
+            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {table}_v2")
+            conn.execute(f"DROP TABLE {table}_v2")
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def register_version(
@@ -77,6 +110,8 @@ def register_version(
     model_name: str,
     write_files: Callable[[Path], None],
     *,
+    task: str,
+    family: str,
     training_cutoffs: list,
     holdout_cutoff: date | str | None,
     features: list[str],
@@ -95,11 +130,17 @@ def register_version(
     it refuses to run inside ``atomic``.
     """
     _refuse_open_transaction(conn, "register_version")
+    if task not in TASKS or family not in FAMILIES:
+        raise ValueError(
+            f"task must be one of {TASKS} and family one of {FAMILIES}; got {task!r}, {family!r}."
+        )
     ensure_tables(conn)
     home = artifacts.model_home(model_dir, model_name)
     cutoffs = [_iso_date(c, "training_cutoffs") for c in training_cutoffs]
     values = {
         "model_name": model_name,
+        "task": task,
+        "family": family,
         "training_cutoffs": _to_json(cutoffs, "training_cutoffs"),
         "holdout_cutoff": (
             None if holdout_cutoff is None
@@ -188,6 +229,23 @@ def load_verified(
             model_name=model_name, version=version, alias=alias,
         )
     return row, _verify_folder(row, model_dir)
+
+
+def load_alias(
+    conn: duckdb.DuckDBPyConnection, task: str, alias: str, model_dir: str | Path | None = None
+) -> tuple[dict, Path]:
+    """The verified row and folder of the version a task's alias points at
+    (any family). Raises ``ModelNotFoundError`` when the alias is unset."""
+    found = conn.execute(read_sql(__file__, "resolve_alias.sql"), [task, alias]).fetchone()
+    if found is None:
+        raise ModelNotFoundError(
+            f"The {task} task has no {alias}. Materialize {task}_promotion (a champion always "
+            "exists once any model passes the absolute limits), or point it at a registered "
+            f"version with `python -m ml_assets.registry rollback --task {task} --to MODEL:V "
+            "--reason ...`.",
+            model_name=f"{task} task", alias=alias,
+        )
+    return load_verified(conn, found[0], version=found[1], model_dir=model_dir)
 
 
 def sweep_orphans(
@@ -292,7 +350,8 @@ def _verify_folder(row: dict, model_dir: str | Path | None = None) -> Path:
     name, version, expected = row["model_name"], row["version"], row["sha256"]
     todo = (
         "Restore the folder from a backup, point the alias at a version that verifies "
-        f"(`python -m ml_assets.registry rollback --model {name} --to V --reason ...`), or retrain."
+        f"(`python -m ml_assets.registry rollback --task {row.get('task')} --to MODEL:V "
+        "--reason ...`), or retrain."
     )
     home = artifacts.model_home(model_dir, name) if model_dir is not None else None
     if not artifacts.is_confined(folder, name, version, home):
@@ -329,12 +388,13 @@ def _verify_folder(row: dict, model_dir: str | Path | None = None) -> Path:
 
 
 def _alias_version(conn: duckdb.DuckDBPyConnection, model_name: str, alias: str) -> int:
-    found = conn.execute(read_sql(__file__, "resolve_alias.sql"), [model_name, alias]).fetchone()
+    """The version of ``model_name`` a task's ``alias`` points at (aliases are per
+    task: the alias must currently name this model)."""
+    found = conn.execute(read_sql(__file__, "alias_of_model.sql"), [model_name, alias]).fetchone()
     if found is None:
         raise ModelNotFoundError(
-            f"No version of {model_name} has the alias '{alias}'. Train a candidate (challenger) "
-            "and promote it (champion), or point the champion at a registered version with "
-            f"`python -m ml_assets.registry rollback --model {model_name} --to V --reason ...`.",
+            f"No version of {model_name} has the alias '{alias}' (aliases are per task; see "
+            "`python -m ml_assets.registry aliases`).",
             model_name=model_name, alias=alias,
         )
     return found[0]

@@ -1,149 +1,192 @@
-"""Batch scores for every active customer at a cutoff, from the champion models
-only: churn probability, risk level, top reasons, LTV with its interval, value
-segment, and the model versions used."""
+"""Scores for every active customer at a cutoff, one partition per monthly
+cutoff, from whatever model holds each task's champion alias (learned, plain
+LightGBM, BTYD or rule): churn probability, risk level, top reasons, LTV with
+its interval, value segment, and the model names and versions used.
 
+Scores for the newest cutoff the data supports are *served*; scores written
+for an older cutoff (a backfill) are marked ``backfilled`` and never count as
+served evidence in ``model_performance``."""
+
+import json
 from datetime import date, datetime, timezone
 
 import dagster as dg
 import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
 
 from ml_assets import registry
 from ml_assets.evaluation.plots import markdown_table
-from ml_assets.models.artifacts import read_model
-from ml_assets.models.churn import churn_probability
-from ml_assets.models.ltv import ltv_prediction
-from ml_assets.partitions import SINGLE_RUN
-from ml_assets.scoring.reasons import top_reasons
+from ml_assets.models.predict import Loaded, explainer, load, predict
+from ml_assets.partitions import CUTOFFS, SINGLE_RUN
+from ml_assets.scoring.reasons import rfm_reasons, top_reasons
 from ml_assets.settings import Settings
-from ml_assets.warehouse import atomic, connect, read_sql
+from ml_assets.warehouse import atomic, connect, read_sql, table_exists
 
 RISK_LEVELS = ["low", "medium", "high", "critical"]
 VALUE_SEGMENTS = ["low", "medium", "high", "top"]
 
 
-class ScoringConfig(dg.Config):
-    cutoff: str = Field(
-        default="",
-        description="Cutoff to score (YYYY-MM-01). Empty: the newest cutoff in customer_features.",
-    )
-
-
 @dg.asset(
     deps=["churn_promotion", "ltv_promotion", "customer_features"],
+    partitions_def=CUTOFFS,
     pool="warehouse",
     backfill_policy=SINGLE_RUN,
+    kinds={"duckdb"},
+    code_version="2",
 )
 def customer_scores(
-    context: dg.AssetExecutionContext,
-    config: ScoringConfig,
-    settings: Settings,
-    warehouse: DuckDBResource,
+    context: dg.AssetExecutionContext, settings: Settings, warehouse: DuckDBResource
 ) -> dg.MaterializeResult:
-    """Scores the active customers at the newest (or a chosen) cutoff with the models
-    the registry's champion alias names, each verified by sha256 before loading.
-    Refuses to score when a champion is missing. Table customer_scores."""
+    """Scores the active customers at each requested cutoff with the models the
+    registry's per-task champion aliases name, each verified by sha256 before
+    loading. Table customer_scores (one partition per cutoff); the champions used
+    per partition are in table scoring_runs."""
+    cutoffs = sorted(date.fromisoformat(k) for k in context.partition_keys)
     with connect(warehouse) as conn:
         registry.ensure_tables(conn)
-        churn_row, churn_folder = _champion(conn, "churn_model", settings.model_dir)
-        ltv_row, ltv_folder = _champion(conn, "ltv_model", settings.model_dir)
-        cutoff = _cutoff(conn, config)
-        frame = conn.execute(
-            read_sql(__file__, "active_features.sql"),
-            {"cutoff": cutoff, "active_days": settings.active_days},
-        ).df()
-    if frame.empty:
-        raise dg.Failure(f"No active customers at cutoff {cutoff}: materialize customer_features for it.")
-    churn_boosters, churn_meta = read_model(churn_folder)
-    ltv_boosters, ltv_meta = read_model(ltv_folder)
-    p = churn_probability(churn_boosters, churn_meta, frame)
-    ltv, lower, upper = ltv_prediction(ltv_boosters, ltv_meta, frame)
-    reasons = top_reasons(churn_boosters["churn"], frame, churn_meta["features"])
-    scores = pd.DataFrame(
+        churn = _champion(conn, "churn", settings.model_dir)
+        ltv = _champion(conn, "ltv", settings.model_dir)
+        newest = conn.execute(read_sql(__file__, "newest_feature_cutoff.sql")).fetchone()[0]
+        frames = {c: _active(conn, c, settings) for c in cutoffs}
+        fits = {c: _btyd_fit(conn, c) for c in cutoffs}
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    scored = [
+        _score(frames[c], c, churn, ltv, settings, backfilled=c != newest, now=now,
+               run_id=context.run.run_id)
+        for c in cutoffs
+    ]
+    runs = [_run_row(s, c, churn, ltv, fits[c], now, context.run.run_id)
+            for s, c in zip(scored, cutoffs)]
+    with connect(warehouse) as conn:
+        _replace_cutoffs(conn, scored, runs, cutoffs)
+    return dg.MaterializeResult(metadata=_metadata(scored[-1], cutoffs, churn, ltv, newest, fits))
+
+
+def _score(frame, cutoff, churn: Loaded, ltv: Loaded, settings, *, backfilled, now, run_id):
+    p, _, _ = predict(churn, frame)
+    value, lower, upper = predict(ltv, frame)
+    reasons = _reasons(churn, frame)
+    return pd.DataFrame(
         {
             "cutoff_date": cutoff,
             "customer_id": frame["customer_id"],
             "churn_probability": p,
-            "risk_level": _levels(p, _cuts(settings.risk_thresholds), RISK_LEVELS),
+            "risk_level": _levels(p, settings.risk_cuts(), RISK_LEVELS),
             "reason_1": [r[0] if len(r) > 0 else None for r in reasons],
             "reason_2": [r[1] if len(r) > 1 else None for r in reasons],
             "reason_3": [r[2] if len(r) > 2 else None for r in reasons],
-            "predicted_ltv": ltv,
+            "predicted_ltv": value,
             "ltv_lower": lower,
             "ltv_upper": upper,
             "value_segment": _levels(
-                ltv, np.quantile(ltv, _cuts(settings.value_segments)), VALUE_SEGMENTS
+                value, np.quantile(value, settings.value_cuts()), VALUE_SEGMENTS
             ),
-            "churn_model_version": churn_row["version"],
-            "ltv_model_version": ltv_row["version"],
-            "scored_at": datetime.now(timezone.utc).replace(tzinfo=None),
-            "run_id": context.run.run_id,
-        }
-    )
-    with connect(warehouse) as conn:
-        _replace_cutoff(conn, scores, cutoff)
-    mix = pd.crosstab(scores["risk_level"], scores["value_segment"]).reindex(
-        index=RISK_LEVELS, columns=VALUE_SEGMENTS, fill_value=0
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "cutoff": cutoff.isoformat(),
-            "dagster/row_count": len(scores),
-            "churn_model_version": churn_row["version"],
-            "ltv_model_version": ltv_row["version"],
-            "mean_churn_probability": float(p.mean()),
-            "expected_churners": float(p.sum()),
-            "total_predicted_ltv": float(ltv.sum()),
-            "risk_by_value": dg.MetadataValue.md(markdown_table(mix.reset_index(), ".0f")),
-            "preview": dg.MetadataValue.md(
-                markdown_table(
-                    scores.sort_values("churn_probability", ascending=False)
-                    .head(5)[["customer_id", "churn_probability", "risk_level", "reason_1",
-                              "predicted_ltv", "value_segment"]],
-                    ".3f",
-                )
-            ),
+            "churn_model_name": churn.row["model_name"],
+            "churn_model_version": churn.row["version"],
+            "ltv_model_name": ltv.row["model_name"],
+            "ltv_model_version": ltv.row["version"],
+            "backfilled": backfilled,
+            "scored_at": now,
+            "run_id": run_id,
         }
     )
 
 
-def _champion(conn, model_name: str, model_dir: str):
-    if registry.resolve_alias(conn, model_name, "champion") is None:
+def _reasons(churn: Loaded, frame: pd.DataFrame) -> list[list[str]]:
+    """Feature contributions of the churn champion's booster, or for BTYD and
+    rule champions (functions of recency, frequency and value) the customer's
+    recency, frequency and value against the scored population."""
+    explained = explainer(churn)
+    if explained is None:
+        return rfm_reasons(frame)
+    booster, features = explained
+    return top_reasons(booster, frame, features)
+
+
+def _champion(conn, task: str, model_dir: str) -> Loaded:
+    try:
+        return load(*registry.load_alias(conn, task, "champion", model_dir))
+    except registry.ModelNotFoundError as error:
         raise dg.Failure(
-            f"{model_name} has no champion yet, so there is nothing safe to score with. "
-            f"Materialize {model_name.replace('_model', '')}_promotion until a candidate passes "
-            "the promotion policy, or roll back to a known version with "
-            "`python -m ml_assets.registry rollback`."
+            f"The {task} task has no champion, so there is nothing safe to score with: "
+            f"{task}_promotion names a champion as soon as any model (baselines included) passes "
+            "the absolute limits; its last decision says which limits failed. Or point the "
+            f"champion at a known version with `python -m ml_assets.registry rollback --task {task} "
+            "--to MODEL:V --reason ...`."
+        ) from error
+
+
+def _active(conn, cutoff: date, settings: Settings) -> pd.DataFrame:
+    frame = conn.execute(
+        read_sql(__file__, "active_features.sql"),
+        {"cutoff": cutoff, "active_days": settings.active_days},
+    ).df()
+    if frame.empty:
+        raise dg.Failure(
+            f"No active customers at cutoff {cutoff}: materialize customer_features for it."
         )
-    return registry.load_verified(conn, model_name, alias="champion", model_dir=model_dir)
+    return frame
 
 
-def _cutoff(conn, config: ScoringConfig) -> date:
-    if config.cutoff:
-        return date.fromisoformat(config.cutoff)
-    newest = conn.execute("SELECT max(cutoff_date) FROM customer_features").fetchone()[0]
-    if newest is None:
-        raise dg.Failure("customer_features is empty: materialize it for the cutoff to score.")
-    return newest
+def _btyd_fit(conn, cutoff: date) -> dict | None:
+    if not table_exists(conn, "btyd_fits"):
+        return None
+    row = conn.execute(read_sql(__file__, "btyd_fit.sql"), {"cutoff": cutoff}).fetchone()
+    return None if row is None else json.loads(row[0])
 
 
-def _cuts(text: str) -> list[float]:
-    cuts = [float(v) for v in text.split(",")]
-    if cuts != sorted(cuts) or len(cuts) != 3:
-        raise dg.Failure(f"Expected three increasing cut points, got {text!r}.")
-    return cuts
+def _run_row(scores, cutoff, churn: Loaded, ltv: Loaded, fit, now, run_id) -> dict:
+    uses_btyd = "btyd" in (churn.family, ltv.family)
+    return {
+        "cutoff_date": cutoff, "run_id": run_id, "scored_at": now, "customers": len(scores),
+        "churn_model_name": churn.row["model_name"], "churn_model_version": churn.row["version"],
+        "ltv_model_name": ltv.row["model_name"], "ltv_model_version": ltv.row["version"],
+        "backfilled": bool(scores["backfilled"].iloc[0]),
+        "btyd_fit": json.dumps(fit) if uses_btyd and fit is not None else None,
+    }
 
 
 def _levels(values: np.ndarray, cuts, names: list[str]) -> np.ndarray:
     return np.array(names, dtype=object)[np.searchsorted(cuts, values, side="right")]
 
 
-def _replace_cutoff(conn, scores: pd.DataFrame, cutoff: date) -> None:
+def _replace_cutoffs(conn, scored: list[pd.DataFrame], runs: list[dict], cutoffs) -> None:
     conn.execute(read_sql(__file__, "create_scores.sql"))
+    scores = pd.concat(scored, ignore_index=True)
     with atomic(conn):
-        conn.execute("DELETE FROM customer_scores WHERE cutoff_date = ?", [cutoff])
+        conn.execute("DELETE FROM customer_scores WHERE cutoff_date IN (SELECT unnest(?::DATE[]))",
+                     [cutoffs])
         conn.register("_scores", scores)
         conn.execute("INSERT INTO customer_scores BY NAME SELECT * FROM _scores")
         conn.unregister("_scores")
+        conn.register("_runs", pd.DataFrame(runs))
+        conn.execute("INSERT INTO scoring_runs BY NAME SELECT * FROM _runs")
+        conn.unregister("_runs")
+
+
+def _metadata(scores, cutoffs, churn: Loaded, ltv: Loaded, newest, fits) -> dict:
+    p, value = scores["churn_probability"], scores["predicted_ltv"]
+    mix = pd.crosstab(scores["risk_level"], scores["value_segment"]).reindex(
+        index=RISK_LEVELS, columns=VALUE_SEGMENTS, fill_value=0
+    )
+    return {
+        "cutoffs": ", ".join(c.isoformat() for c in cutoffs),
+        "backfilled_cutoffs": ", ".join(c.isoformat() for c in cutoffs if c != newest) or "none",
+        "dagster/row_count": len(scores),
+        "churn_champion": churn.label,
+        "ltv_champion": ltv.label,
+        "btyd_fit_at_cutoff": dg.MetadataValue.json(fits[cutoffs[-1]] or {}),
+        "mean_churn_probability": round(float(p.mean()), 4),
+        "expected_churners": round(float(p.sum()), 1),
+        "total_predicted_ltv": round(float(value.sum()), 2),
+        "risk_by_value": dg.MetadataValue.md(markdown_table(mix.reset_index(), ".0f")),
+        "preview": dg.MetadataValue.md(
+            markdown_table(
+                scores.sort_values("churn_probability", ascending=False)
+                .head(5)[["customer_id", "churn_probability", "risk_level", "reason_1",
+                          "predicted_ltv", "value_segment"]],
+                ".3f",
+            )
+        ),
+    }

@@ -1,7 +1,10 @@
 """Top reasons for a churn score, in words a marketer reads.
 
-LightGBM's per-row feature contributions (SHAP values) say how much each
-feature pushed a customer's score up; the largest three become sentences.
+For LightGBM champions, the per-row feature contributions (SHAP values) say
+how much each feature pushed a customer's score up; the largest three become
+sentences. BTYD and rule champions are functions of recency, frequency and
+value, so their reasons are those three, ranked by how far the customer sits
+on the risky side of the scored population.
 """
 
 import lightgbm as lgb
@@ -66,6 +69,27 @@ def top_reasons(
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
     return [
         [_sentence(features[j], x[i, j]) for j in order[i] if contrib[i, j] > 0]
+        for i in range(len(frame))
+    ]
+
+
+# what BTYD and rule champions see, and which direction raises churn risk
+RFM = {"recency_days": 1.0, "orders_total": -1.0, "avg_order_value": -1.0}
+
+
+def rfm_reasons(frame: pd.DataFrame, k: int = 3) -> list[list[str]]:
+    """Reasons for champions that are functions of recency, frequency and value
+    (BTYD, rules): for each row, the RFM features on which the customer sits
+    furthest on the risky side of the scored population's median, in words."""
+    ranks = np.column_stack([
+        direction * (frame[f].rank(pct=True, method="average").to_numpy(float) - 0.5)
+        for f, direction in RFM.items()
+    ])
+    names = list(RFM)
+    values = frame[names].to_numpy(float)
+    order = np.argsort(-np.nan_to_num(ranks, nan=-np.inf), axis=1, kind="stable")[:, :k]
+    return [
+        [_sentence(names[j], values[i, j]) for j in order[i] if ranks[i, j] > 0]
         for i in range(len(frame))
     ]
 

@@ -16,6 +16,7 @@ from dagster_duckdb import DuckDBResource
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.settings import Settings
 from ml_assets.snapshots.btyd_features import add_btyd_features
+from ml_assets.snapshots.fits import store_fits
 from ml_assets.snapshots.store import columns, replace_cutoffs
 from ml_assets.warehouse import connect, read_sql, table_exists
 
@@ -52,6 +53,7 @@ def snapshots(context: dg.AssetExecutionContext, settings: Settings, warehouse: 
             stage_features(conn, cutoffs)
             fits = add_btyd_features(conn, settings.churn_window_days, settings.ltv_horizon_days)
             replace_cutoffs(conn, "customer_features", "staged_features", cutoffs, CUTOFFS)
+            store_fits(conn, fits)
             yield dg.MaterializeResult(
                 asset_key="customer_features", metadata=_features_metadata(conn, fits)
             )

@@ -47,3 +47,6 @@ CREATE TABLE IF NOT EXISTS feature_drift_summary (
     dataset_drift BOOLEAN,
     reasons VARCHAR
 );
+-- champions of any family: their model names (summaries written before lack them)
+ALTER TABLE feature_drift_summary ADD COLUMN IF NOT EXISTS churn_model_name VARCHAR;
+ALTER TABLE feature_drift_summary ADD COLUMN IF NOT EXISTS ltv_model_name VARCHAR;

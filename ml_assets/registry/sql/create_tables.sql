@@ -1,8 +1,11 @@
--- The registry: one row per model version, the aliases that point at them,
--- and every alias move ever made. Idempotent.
+-- The registry: one row per model version (of any family: learned LightGBM,
+-- plain LightGBM, BTYD, rule), the per-task aliases that point at them, and
+-- every alias move ever made. Idempotent.
 CREATE TABLE IF NOT EXISTS model_versions (
     model_name VARCHAR NOT NULL,
     version INTEGER NOT NULL,
+    task VARCHAR NOT NULL,             -- 'churn' | 'ltv'
+    family VARCHAR NOT NULL,           -- 'lightgbm' | 'plain_lightgbm' | 'btyd' | 'rule'
     created_at TIMESTAMP NOT NULL,
     artifact_path VARCHAR NOT NULL,
     sha256 VARCHAR NOT NULL,
@@ -18,18 +21,22 @@ CREATE TABLE IF NOT EXISTS model_versions (
     PRIMARY KEY (model_name, version)
 );
 
+-- One champion and one challenger per task; the model may be of any family.
 CREATE TABLE IF NOT EXISTS model_aliases (
-    model_name VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
     alias VARCHAR NOT NULL,
+    model_name VARCHAR NOT NULL,
     version INTEGER NOT NULL,
     updated_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (model_name, alias)
+    PRIMARY KEY (task, alias)
 );
 
 CREATE TABLE IF NOT EXISTS alias_history (
-    model_name VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,
     alias VARCHAR NOT NULL,
+    from_model VARCHAR,
     from_version INTEGER,
+    to_model VARCHAR NOT NULL,
     to_version INTEGER NOT NULL,
     moved_at TIMESTAMP NOT NULL,
     moved_by VARCHAR,

@@ -1,2 +1,2 @@
-INSERT INTO alias_history (model_name, alias, from_version, to_version, moved_at, moved_by, run_id, reason)
-VALUES ($model_name, $alias, $from_version, $to_version, $moved_at, $moved_by, $run_id, $reason)
+INSERT INTO alias_history (task, alias, from_model, from_version, to_model, to_version, moved_at, moved_by, run_id, reason)
+VALUES ($task, $alias, $from_model, $from_version, $to_model, $to_version, $moved_at, $moved_by, $run_id, $reason)

@@ -1,1 +1,1 @@
-SELECT model_name, alias, version, updated_at FROM model_aliases ORDER BY model_name, alias
+SELECT task, alias, model_name, version, updated_at FROM model_aliases ORDER BY task, alias

@@ -1,1 +1,1 @@
-SELECT version FROM model_aliases WHERE model_name = ? AND alias = ?
+SELECT model_name, version FROM model_aliases WHERE task = ? AND alias = ?

@@ -1,12 +1,12 @@
--- Live versions the retention policy may archive: not pointed at by any
--- alias, never champion, and not among the newest $keep versions.
+-- Live versions of one model the retention policy may archive: not pointed at
+-- by any alias, never champion, and not among the newest $keep versions.
 WITH kept AS (
     SELECT version FROM model_aliases WHERE model_name = $model_name
     UNION
-    SELECT to_version FROM alias_history WHERE model_name = $model_name AND alias = 'champion'
+    SELECT to_version FROM alias_history WHERE to_model = $model_name AND alias = 'champion'
     UNION
     SELECT from_version FROM alias_history
-    WHERE model_name = $model_name AND alias = 'champion' AND from_version IS NOT NULL
+    WHERE from_model = $model_name AND alias = 'champion' AND from_version IS NOT NULL
     UNION
     (SELECT version FROM model_versions WHERE model_name = $model_name ORDER BY version DESC LIMIT $keep)
 )

@@ -1,3 +1,4 @@
-INSERT INTO model_aliases (model_name, alias, version, updated_at)
-VALUES ($model_name, $alias, $version, $moved_at)
-ON CONFLICT (model_name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at
+INSERT INTO model_aliases (task, alias, model_name, version, updated_at)
+VALUES ($task, $alias, $model_name, $version, $moved_at)
+ON CONFLICT (task, alias) DO UPDATE SET
+    model_name = excluded.model_name, version = excluded.version, updated_at = excluded.updated_at

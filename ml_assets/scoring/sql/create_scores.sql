@@ -10,8 +10,27 @@ CREATE TABLE IF NOT EXISTS customer_scores (
     ltv_lower DOUBLE,
     ltv_upper DOUBLE,
     value_segment VARCHAR,
+    churn_model_name VARCHAR,
     churn_model_version INTEGER,
+    ltv_model_name VARCHAR,
     ltv_model_version INTEGER,
+    backfilled BOOLEAN,          -- written after the fact for a past cutoff, never served
     scored_at TIMESTAMP,
     run_id VARCHAR
+);
+-- tables written before any model family could be champion lack these columns
+ALTER TABLE customer_scores ADD COLUMN IF NOT EXISTS churn_model_name VARCHAR;
+ALTER TABLE customer_scores ADD COLUMN IF NOT EXISTS ltv_model_name VARCHAR;
+ALTER TABLE customer_scores ADD COLUMN IF NOT EXISTS backfilled BOOLEAN;
+CREATE TABLE IF NOT EXISTS scoring_runs (
+    cutoff_date DATE,
+    run_id VARCHAR,
+    scored_at TIMESTAMP,
+    customers BIGINT,
+    churn_model_name VARCHAR,
+    churn_model_version INTEGER,
+    ltv_model_name VARCHAR,
+    ltv_model_version INTEGER,
+    backfilled BOOLEAN,
+    btyd_fit VARCHAR             -- JSON: the BG/NBD (Gamma-Gamma) fit at the cutoff a BTYD champion used
 );

@@ -1,0 +1,1 @@
+"""Helpers several groups use; groups import from here, never from each other."""

@@ -1,0 +1,1 @@
+SELECT max(cutoff_date) FROM customer_features
