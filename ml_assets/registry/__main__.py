@@ -110,6 +110,8 @@ def _ref(text: str | None):
         return None
     name, _, version = text.rpartition(":")
     try:
+        if not name:  # a bare version (`--to 3`, the schema 1 form) names no model
+            raise ValueError(text)
         return name, int(version.lstrip("v"))
     except ValueError:
         raise ValueError(
