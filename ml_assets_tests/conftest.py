@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from ml_assets.lib.handoff import HandoffIOManager
 from ml_assets.settings import Settings
 from ml_assets.warehouse import warehouse_resource
 
@@ -14,6 +15,12 @@ def settings_in(folder: Path, **overrides) -> Settings:
     """Settings whose warehouse and model folder live in ``folder``."""
     values = {"warehouse": str(folder / "warehouse.duckdb"), "model_dir": str(folder / "models")}
     return Settings(**{**values, **overrides})
+
+
+def resources_for(settings: Settings) -> dict:
+    """The resources the definitions bind, pointed at ``settings``."""
+    return {"settings": settings, "warehouse": warehouse_resource(settings.warehouse),
+            "handoff": HandoffIOManager()}
 
 
 @pytest.fixture
@@ -29,6 +36,6 @@ def run_assets(assets, settings: Settings, partition_key: str | None = None, **k
             assets,
             instance=instance,
             partition_key=partition_key,
-            resources={"settings": settings, "warehouse": warehouse_resource(settings.warehouse)},
+            resources=resources_for(settings),
             **kwargs,
         )

@@ -11,6 +11,7 @@ import dagster as dg
 from ml_assets import ingest, snapshots
 from ml_assets.settings import Settings
 from ml_assets.warehouse import warehouse_resource
+from ml_assets_tests.conftest import resources_for
 
 settings = Settings.from_env()
 
@@ -18,7 +19,7 @@ defs = dg.Definitions.merge(
     ingest.defs,
     snapshots.defs,
     dg.Definitions(
-        resources={"settings": settings, "warehouse": warehouse_resource(settings.warehouse)},
+        resources=resources_for(settings),
         executor=dg.multiprocess_executor.configured(
             {"start_method": {"forkserver": {"preload_modules": [__name__]}}}
         ),

@@ -1,9 +1,12 @@
 """The whole chain in process on a small generated log: ingest -> snapshots ->
-models -> evaluations -> promotion -> scores, then a worse retrain that must
-not replace the champion."""
+models and baselines -> evaluations -> promotion -> scores; then the per-task
+champion rules: a baseline serves when no candidate passes, a learned
+candidate replaces a baseline champion, a failure names every failing limit,
+and promotion refuses a decision whose champion moved since its evaluation."""
 
 import json
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -13,30 +16,40 @@ from ml_assets import registry
 from ml_assets.definitions import defs
 from ml_assets.ingest.sample_data import write_sample
 from ml_assets.settings import Settings
-from ml_assets.warehouse import warehouse_resource
-from ml_assets_tests.conftest import settings_in
+from ml_assets_tests.conftest import resources_for, settings_in
 
 RANGE = {"dagster/asset_partition_range_start": "2022-01-01",
          "dagster/asset_partition_range_end": "2025-01-01"}
+NEWEST = "2025-01-01"
 FAST = {"training_cutoffs": 24, "validation_folds": 2, "max_rounds": 300, "learning_rate": 0.1,
         "early_stopping_rounds": 10, "min_child_samples": 20, "num_threads": 1}
 WORSE = {**FAST, "max_rounds": 1, "num_leaves": 2, "feature_fraction": 0.1}
 # a policy any candidate passes, so the first run promotes deterministically
 LAX = dict(promotion_min_holdout=100, churn_min_auc_gain=-1.0, ltv_min_gini_gain=-1.0,
            promotion_alpha=1.01, churn_max_ece=1.0, ltv_max_total_error=1e9, ltv_min_coverage=0.0)
+STRICT = dict(churn_min_auc_gain=0.002, ltv_min_gini_gain=0.005, promotion_alpha=0.05)
+TRAIN = dg.AssetSelection.all() - dg.AssetSelection.assets("customer_scores") \
+    - dg.AssetSelection.groups("monitoring")
+RETRAIN = dg.AssetSelection.assets("churn_model", "ltv_model").downstream() \
+    - dg.AssetSelection.assets("customer_scores") - dg.AssetSelection.groups("monitoring")
 
 
-def _run(instance, settings, selection, training=FAST, tags=None, raise_on_error=True):
+def _run(instance, settings, selection, training=FAST, tags=None, raise_on_error=True,
+         partition_key=None, models=("churn_model", "ltv_model")):
     return dg.materialize(
         [*defs.assets, *defs.asset_checks],
         selection=selection,
         instance=instance,
-        resources={"settings": settings, "warehouse": warehouse_resource(settings.warehouse)},
-        run_config={"ops": {"churn_model": {"config": training}, "ltv_model": {"config": training}}}
-        if training else None,
+        resources=resources_for(settings),
+        run_config={"ops": {m: {"config": training} for m in models}} if training else None,
         tags=tags,
+        partition_key=partition_key,
         raise_on_error=raise_on_error,
     )
+
+
+def _score(instance, settings, cutoff=NEWEST, **kwargs):
+    return _run(instance, settings, "customer_scores", training=None, partition_key=cutoff, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +58,9 @@ def chain(tmp_path_factory):
     write_sample(folder / "tx.csv", n_customers=1500, seed=3)
     settings = settings_in(folder, transactions=str(folder / "tx.csv"), **LAX)
     with dg.DagsterInstance.ephemeral() as instance:
-        result = _run(instance, settings, "*", tags=RANGE, raise_on_error=False)
+        result = _run(instance, settings, TRAIN, tags=RANGE)
+        _score(instance, settings)
         yield instance, settings, result
-
-
-def _ensure_champions(settings):
-    """An operator's decision where the policy kept a model out: champion = v1."""
-    with duckdb.connect(settings.warehouse) as conn:
-        for model in ("churn_model", "ltv_model"):
-            if registry.resolve_alias(conn, model, "champion") is None:
-                registry.set_alias(conn, model, "champion", 1, reason="test setup", moved_by="test")
 
 
 def _changed(settings: Settings, **changes) -> Settings:
@@ -62,122 +68,183 @@ def _changed(settings: Settings, **changes) -> Settings:
     return Settings(**{**settings.model_dump(), **changes})
 
 
+def _copy(settings, tmp_path, **changes) -> Settings:
+    """The chain's warehouse and models copied, with no champion yet."""
+    copy = _changed(settings, warehouse=str(tmp_path / "wh.duckdb"),
+                    model_dir=str(tmp_path / "models"), **changes)
+    shutil.copy(settings.warehouse, copy.warehouse)
+    shutil.copytree(settings.model_dir, copy.model_dir)
+    with duckdb.connect(copy.warehouse) as conn:
+        conn.execute("UPDATE model_versions SET artifact_path = replace(artifact_path, ?, ?)",
+                     [str(registry.artifacts.model_home(settings.model_dir, "x").parent),
+                      str(registry.artifacts.model_home(copy.model_dir, "x").parent)])
+        conn.execute("DELETE FROM model_aliases WHERE alias = 'champion'")
+    return copy
+
+
 def _query(settings, sql, params=None):
     with duckdb.connect(settings.warehouse, read_only=True) as conn:
         return conn.execute(sql, params or []).fetchall()
 
 
-def test_first_decisions_follow_the_policy_and_move_only_passed_champions(chain):
+def _champion(settings, task):
+    with duckdb.connect(settings.warehouse, read_only=True) as conn:
+        return registry.resolve_alias(conn, task, "champion")
+
+
+def test_first_decisions_name_a_champion_for_every_task(chain):
     _, settings, _ = chain
-    decisions = _query(settings, "SELECT task, candidate_version, champion_version, promoted, "
-                                 "reasons, tests FROM promotion_decisions ORDER BY task")
+    decisions = _query(settings, "SELECT task, candidate_version, champion_version, outcome, "
+                                 "promoted_model, promoted_version, compared_with, "
+                                 "candidate_value, reference_value, reasons, tests "
+                                 "FROM promotion_decisions ORDER BY task")
     assert [d[:3] for d in decisions] == [("churn", 1, None), ("ltv", 1, None)]
-    for task, _, _, promoted, reasons, tests in decisions:
-        tests = json.loads(tests)
-        assert promoted == all(t["passed"] for t in tests)
-        assert {"holdout size", "upstream checks"} <= {t["name"] for t in tests}
-        # with no champion, the candidate is measured against every baseline
-        assert any(t["name"].endswith("beats every baseline") for t in tests)
-        assert ("tests passed: promoting" in reasons) == promoted
-        champion = _query(settings, "SELECT version FROM model_aliases WHERE model_name = ? AND "
-                                    "alias = 'champion'", [f"{task}_model"])
-        assert champion == ([(1,)] if promoted else [])
+    for task, _, _, outcome, model, version, compared, cand, ref, reasons, tests in decisions:
+        names = {t["name"] for t in json.loads(tests)}
+        assert {"holdout size", "upstream checks"} <= names
+        assert "best eligible baseline" in compared
+        # the policy here is lax except for one rule: a first candidate must beat the best
+        # eligible baseline; otherwise that baseline serves
+        if outcome == "candidate promoted":
+            assert (model, version) == (f"{task}_model", 1) and cand > ref
+        else:
+            assert outcome == "baseline promoted" and cand <= ref
+            assert f"{model} v{version}" in compared and "candidate stays challenger" in reasons
+        assert _champion(settings, task) == (model, version)
     # the LTV candidate beats its baselines by a wide margin on this log
-    assert decisions[1][3] is True
+    assert decisions[1][3:5] == ("candidate promoted", "ltv_model")
 
 
-def test_scoring_refuses_without_a_champion(chain, tmp_path):
+def test_baselines_are_registered_versions_with_lineage_and_artifacts(chain):
     _, settings, _ = chain
-    copy = _changed(settings, warehouse=str(tmp_path / "copy.duckdb"))
-    shutil.copy(settings.warehouse, copy.warehouse)
-    with duckdb.connect(copy.warehouse) as conn:
-        conn.execute("DELETE FROM model_aliases WHERE alias = 'champion'")
-    with dg.DagsterInstance.ephemeral() as instance:
-        with pytest.raises(dg.Failure, match="no champion yet"):
-            _run(instance, copy, "customer_scores", training=None)
+    rows = _query(settings, "SELECT task, model_name, family, training_cutoffs, holdout_cutoff, "
+                            "artifact_path FROM model_versions ORDER BY task, model_name")
+    families = {(task, name): family for task, name, family, *_ in rows}
+    assert families == {
+        ("churn", "bg_nbd_churn"): "btyd", ("churn", "churn_model"): "lightgbm",
+        ("churn", "plain_lightgbm_churn"): "plain_lightgbm",
+        ("churn", "recency_frequency_rule"): "rule",
+        ("ltv", "bg_nbd_gamma_gamma"): "btyd", ("ltv", "last_year"): "rule",
+        ("ltv", "ltv_model"): "lightgbm", ("ltv", "plain_lightgbm_ltv"): "plain_lightgbm",
+        ("ltv", "rfm_rule"): "rule",
+    }
+    lineage = {(task, name): (cutoffs, holdout) for task, name, _, cutoffs, holdout, _ in rows}
+    for (task, name), value in lineage.items():
+        assert value == lineage[(task, f"{task}_model")], name  # the candidate's cutoffs
+        assert str(value[1]) not in json.loads(value[0])  # the holdout is never trained on
+    for task, name, family, _, _, path in rows:
+        meta = json.loads((Path(path) / "meta.json").read_text())
+        assert meta["family"] == family
+        if task == "ltv" and family != "lightgbm":
+            assert meta["interval"]["q"] > 0  # conformal, like the learned model's
 
 
 def test_scores_cover_every_active_customer_with_the_champions(chain):
-    instance, settings, _ = chain
-    _ensure_champions(settings)
-    _run(instance, settings, "customer_scores", training=None)
+    _, settings, _ = chain
     (active,) = _query(settings, "SELECT count(*) FROM customer_features WHERE cutoff_date = "
-                                 "'2025-01-01' AND recency_days <= ?", [settings.active_days])[0]
+                                 "? AND recency_days <= ?", [NEWEST, settings.active_days])[0]
     scores = _query(settings, "SELECT count(*), count(DISTINCT customer_id), min(churn_probability),"
                               " max(churn_probability), min(ltv_lower <= predicted_ltv AND "
-                              "predicted_ltv <= ltv_upper), max(churn_model_version), "
-                              "max(ltv_model_version), count(reason_3) FROM customer_scores")[0]
+                              "predicted_ltv <= ltv_upper), max(churn_model_name), "
+                              "max(churn_model_version), max(ltv_model_name), "
+                              "count(reason_1), bool_or(backfilled) FROM customer_scores")[0]
     assert scores[0] == scores[1] == active > 200
     assert 0 <= scores[2] < scores[3] <= 1 and scores[4] is True
-    assert scores[5:7] == (1, 1) and scores[7] == active
+    champion = _champion(settings, "churn")
+    assert scores[5:8] == (*champion, "ltv_model") and scores[8] > active / 2
+    assert scores[9] is False
+    runs = _query(settings, "SELECT cutoff_date::VARCHAR, customers, churn_model_name, backfilled "
+                            "FROM scoring_runs")
+    assert runs == [(NEWEST, active, champion[0], False)]
 
 
-def test_holdout_predictions_cover_every_model_on_one_cutoff(chain):
-    _, settings, _ = chain
-    rows = _query(settings, "SELECT task, model_name, count(*), count(DISTINCT cutoff_date) "
-                            "FROM holdout_predictions GROUP BY ALL ORDER BY ALL")
-    names = {(task, name) for task, name, _, _ in rows}
-    assert names == {("churn", "churn_model"), ("churn", "recency_frequency_rule"),
-                     ("churn", "bg_nbd"), ("ltv", "ltv_model"), ("ltv", "rfm_rule"),
-                     ("ltv", "last_year"), ("ltv", "bg_nbd_gamma_gamma")}
-    per_task = {}
-    for task, _, n, cutoffs in rows:
-        assert cutoffs == 1
-        per_task.setdefault(task, set()).add(n)
-    assert all(len(sizes) == 1 for sizes in per_task.values())  # same customers for every model
-    # the holdout cutoff is never among the candidate's training cutoffs
-    for (cutoffs, holdout) in _query(settings, "SELECT training_cutoffs, holdout_cutoff "
-                                               "FROM model_versions"):
-        assert str(holdout) not in json.loads(cutoffs)
+def test_a_past_cutoff_scored_after_the_fact_is_a_backfill(chain):
+    instance, settings, _ = chain
+    _score(instance, settings, cutoff="2024-06-01")
+    rows = _query(settings, "SELECT cutoff_date::VARCHAR, bool_and(backfilled), count(*) FROM "
+                            "customer_scores GROUP BY 1 ORDER BY 1")
+    assert [(c, b) for c, b, _ in rows] == [("2024-06-01", True), (NEWEST, False)]
+    _run(instance, settings, "model_performance", training=None)
+    measured = _query(settings, "SELECT cutoff_date::VARCHAR FROM model_performance")
+    # 2024-06 has mature churn labels, but its scores were never served
+    assert measured == [(NEWEST,)]
+    with duckdb.connect(settings.warehouse) as conn:
+        conn.execute("DELETE FROM customer_scores WHERE cutoff_date = '2024-06-01'")
 
 
-def test_a_worse_candidate_is_rejected_and_scoring_keeps_the_champion(chain):
-    instance, lax, _ = chain
-    _ensure_champions(lax)
-    strict = _changed(lax, churn_min_auc_gain=0.002, ltv_min_gini_gain=0.005, promotion_alpha=0.05)
-    retrain = dg.AssetSelection.assets("churn_model", "ltv_model").downstream()
-    result = _run(instance, strict, retrain, training=WORSE)
-    assert result.success
-    decisions = _query(strict, "SELECT task, candidate_version, champion_version, promoted, reasons "
-                               "FROM promotion_decisions WHERE candidate_version = 2 ORDER BY task")
-    assert [d[:4] for d in decisions] == [("churn", 2, 1, False), ("ltv", 2, 1, False)]
-    assert "roc_auc gain over the champion" in decisions[0][4]
-    assert "champion stays" in decisions[1][4]
-    aliases = dict(((m, a), v) for m, a, v in _query(
-        strict, "SELECT model_name, alias, version FROM model_aliases"))
-    assert aliases[("churn_model", "champion")] == 1 and aliases[("churn_model", "challenger")] == 2
-    assert aliases[("ltv_model", "champion")] == 1
-    versions = _query(strict, "SELECT DISTINCT churn_model_version, ltv_model_version "
-                              "FROM customer_scores")
-    assert versions == [(1, 1)]
+def test_a_baseline_serves_when_no_candidate_passes_then_a_learned_one_replaces_it(chain, tmp_path):
+    instance, settings, _ = chain
+    # a weak candidate cannot beat BG/NBD significantly; LTV limits relaxed so a baseline passes
+    strict = _copy(settings, tmp_path, **STRICT, churn_max_ece=0.05, ltv_max_total_error=1e9,
+                   ltv_min_coverage=0.0)
+    _run(instance, strict, RETRAIN, training=WORSE)
+    decisions = dict(_query(strict, "SELECT task, outcome FROM promotion_decisions "
+                                    "WHERE candidate_version = 2"))
+    assert decisions == {"churn": "baseline promoted", "ltv": "baseline promoted"}
+    churn = _champion(strict, "churn")
+    assert churn[0] in ("bg_nbd_churn", "plain_lightgbm_churn", "recency_frequency_rule")
+    reasons = _query(strict, "SELECT reasons FROM promotion_decisions WHERE task = 'churn' "
+                             "AND candidate_version = 2")[0][0]
+    assert f"{churn[0]} v{churn[1]}" in reasons and "candidate stays challenger" in reasons
+    with duckdb.connect(strict.warehouse, read_only=True) as conn:
+        assert registry.resolve_alias(conn, "churn", "challenger") == ("churn_model", 2)
+    _score(instance, strict)
+    served = _query(strict, "SELECT DISTINCT churn_model_name, churn_model_version, reason_1 "
+                            "IS NOT NULL FROM customer_scores WHERE reason_1 IS NOT NULL")
+    assert {(name, version) for name, version, _ in served} == {churn}
+    # the weakest baseline holds the champion; a good candidate must significantly beat it
+    with duckdb.connect(strict.warehouse) as conn:
+        rule = conn.execute("SELECT max(version) FROM model_versions "
+                            "WHERE model_name = 'recency_frequency_rule'").fetchone()[0]
+        registry.rollback(conn, "churn", to=("recency_frequency_rule", rule), reason="test",
+                          moved_by="test")
+    _run(instance, strict, RETRAIN, training=FAST)
+    outcome, champion_model, gain = _query(
+        strict, "SELECT outcome, champion_model, tests FROM promotion_decisions WHERE task = "
+                "'churn' ORDER BY decided_at DESC LIMIT 1")[0]
+    assert (outcome, champion_model) == ("candidate promoted", "recency_frequency_rule")
+    test = next(t for t in json.loads(gain) if t["name"] == "roc_auc gain over the champion")
+    assert test["passed"] and test["value"] > 0.002
+    assert _champion(strict, "churn") == ("churn_model", 3)
 
 
-def test_a_better_candidate_replaces_a_weak_champion_with_its_reasons(chain):
-    instance, lax, _ = chain
-    strict = _changed(lax, churn_min_auc_gain=0.002, ltv_min_gini_gain=0.005, promotion_alpha=0.05)
-    retrain = dg.AssetSelection.assets("churn_model", "ltv_model").downstream()
-    _run(instance, strict, retrain, training=WORSE)
-    (weak,) = _query(strict, "SELECT max(version) FROM model_versions WHERE model_name = 'churn_model'")[0]
-    with duckdb.connect(strict.warehouse) as conn:  # say a weak model became champion
-        registry.set_alias(conn, "churn_model", "champion", weak, reason="test setup", moved_by="test")
-    _run(instance, strict, retrain, training=FAST)
-    better = weak + 1
-    decision = _query(strict, "SELECT champion_version, promoted, reasons, tests FROM "
-                              "promotion_decisions WHERE task = 'churn' AND candidate_version = ?",
-                      [better])[0]
-    assert decision[:2] == (weak, True)
-    assert "tests passed: promoting" in decision[2]
-    gain = next(t for t in json.loads(decision[3]) if t["name"].startswith("roc_auc gain over"))
-    assert gain["value"] > 0.05 and gain["passed"]
-    moves = _query(strict, "SELECT from_version, to_version, moved_by, reason FROM alias_history "
-                           "WHERE model_name = 'churn_model' AND alias = 'champion' "
-                           "ORDER BY moved_at DESC LIMIT 1")
-    assert moves[0][:2] == (weak, better) and moves[0][2].startswith("promotion:")
-    assert "tests passed" in moves[0][3]
-    # the weak champion is kept for rollback, whatever retention archives
-    (status,) = _query(strict, "SELECT status FROM model_versions WHERE model_name = 'churn_model' "
-                               "AND version = ?", [weak])[0]
-    assert status == "active"
-    (used,) = _query(strict, "SELECT DISTINCT churn_model_version FROM customer_scores "
-                             "WHERE cutoff_date = '2025-01-01'")
-    assert used == (better,)
+def test_when_no_model_passes_the_limits_the_failure_names_each_and_its_setting(chain, tmp_path):
+    instance, settings, _ = chain
+    impossible = _copy(settings, tmp_path, churn_max_ece=0.0)
+    result = _run(instance, impossible, RETRAIN, training=FAST, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure
+                   and e.step_key == "churn_promotion")
+    message = failure.step_failure_data.error.message
+    assert "No churn model passes the absolute limits" in message
+    for model in ("churn_model", "bg_nbd_churn", "plain_lightgbm_churn", "recency_frequency_rule"):
+        assert model in message
+    assert "ML_ASSETS_CHURN_MAX_ECE" in message
+    assert _query(impossible, "SELECT outcome FROM promotion_decisions WHERE task = 'churn' "
+                              "ORDER BY decided_at DESC LIMIT 1") == [("no model passes",)]
+    assert _champion(impossible, "churn") is None
+
+
+def test_promotion_refuses_when_the_champion_moved_since_its_evaluation(chain, tmp_path):
+    instance, settings, _ = chain
+    copy = _copy(settings, tmp_path, **LAX)
+    with duckdb.connect(copy.warehouse) as conn:
+        for task in ("churn", "ltv"):
+            registry.set_alias(conn, task, "champion", f"{task}_model", 1, reason="t", moved_by="t")
+    evaluations = dg.AssetSelection.assets("churn_model").downstream() \
+        - dg.AssetSelection.assets("churn_promotion", "customer_scores") \
+        - dg.AssetSelection.groups("monitoring")
+    _run(instance, copy, evaluations, models=("churn_model",))  # evaluates v2 against v1
+    with duckdb.connect(copy.warehouse) as conn:  # an operator rolls back meanwhile
+        bg = conn.execute("SELECT max(version) FROM model_versions "
+                          "WHERE model_name = 'bg_nbd_churn'").fetchone()[0]
+        registry.rollback(conn, "churn", to=("bg_nbd_churn", bg), reason="test", moved_by="t")
+    _run(instance, copy, "churn_promotion", training=None)
+    outcome, promoted, reasons = _query(
+        copy, "SELECT outcome, promoted, reasons FROM promotion_decisions WHERE task = 'churn' "
+              "ORDER BY decided_at DESC LIMIT 1")[0]
+    assert (outcome, promoted) == ("refused", False)
+    assert "churn_model v1" in reasons and f"bg_nbd_churn v{bg}" in reasons
+    assert _champion(copy, "churn") == ("bg_nbd_churn", bg)
+    _score(instance, copy)
+    assert _query(copy, "SELECT DISTINCT churn_model_name FROM customer_scores") == [("bg_nbd_churn",)]

@@ -25,6 +25,7 @@ import pytest
 from ml_assets.ingest.assets import transaction_log
 from ml_assets.settings import Settings
 from ml_assets.warehouse import warehouse_resource
+from ml_assets_tests.conftest import resources_for
 from ml_assets_tests.factories import monthly, random_transactions, snapshot_tables, warehouse_with
 from ml_assets_tests.instances import PROJECT, project_instance_home
 
@@ -83,7 +84,7 @@ def test_overlapping_multiprocess_runs_are_serialised_by_the_pool_and_lose_nothi
     with dg.DagsterInstance.from_config(str(home)) as instance:
         loaded = dg.materialize(
             [transaction_log], instance=instance,
-            resources={"settings": settings, "warehouse": warehouse_resource(settings.warehouse)},
+            resources=resources_for(settings),
         )
         assert loaded.success
         storage = instance.event_log_storage

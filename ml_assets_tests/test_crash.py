@@ -93,6 +93,7 @@ def _first_run_in_process(env: dict, home: Path) -> None:
     from ml_assets.definitions import defs
     from ml_assets.settings import Settings
     from ml_assets.warehouse import warehouse_resource
+from ml_assets_tests.conftest import resources_for
 
     settings = Settings.from_env(env)
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -100,7 +101,7 @@ def _first_run_in_process(env: dict, home: Path) -> None:
             [*defs.assets, *defs.asset_checks],
             selection=f"{UPSTREAM},{LTV_PATH}".split(","),
             instance=instance,
-            resources={"settings": settings, "warehouse": warehouse_resource(settings.warehouse)},
+            resources=resources_for(settings),
             run_config={"ops": {MODEL: {"config": FAST}}},
             # the cutoffs ltv_model needs: its holdout (the newest with a mature
             # 365-day label, 2024-01) and training cutoffs a year before it

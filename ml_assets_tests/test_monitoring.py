@@ -25,7 +25,7 @@ from ml_assets.monitoring.jobs import RANGE_END_TAG, RANGE_START_TAG, cutoff_ran
 from ml_assets.monitoring.performance import realized_performance
 from ml_assets.promotion.assets import TRIGGER_TAG
 from ml_assets.warehouse import warehouse_resource
-from ml_assets_tests.conftest import settings_in
+from ml_assets_tests.conftest import resources_for, settings_in
 from ml_assets_tests.factories import random_transactions, snapshot_tables
 
 FAST = {"training_cutoffs": 24, "validation_folds": 2, "max_rounds": 300, "learning_rate": 0.1,
@@ -45,7 +45,7 @@ def _defs(settings) -> dg.Definitions:
         jobs=monitoring_defs.jobs,
         sensors=monitoring_defs.sensors,
         schedules=monitoring_defs.schedules,
-        resources={"settings": settings, "warehouse": warehouse_resource(settings.warehouse)},
+        resources=resources_for(settings),
         executor=dg.in_process_executor,
     )
 
@@ -159,7 +159,7 @@ def _make_champions(settings, version: int) -> None:
 
 def _materialize(settings, instance, *names):
     assets = [a for a in project_defs.assets if any(k.path[0] in names for k in a.keys)]
-    resources = {"settings": settings, "warehouse": warehouse_resource(settings.warehouse)}
+    resources = resources_for(settings)
     return dg.materialize(assets, instance=instance, resources=resources)
 
 
@@ -281,7 +281,7 @@ def test_new_data_sensor_fires_on_growth_and_new_months_once(tmp_path):
     write_sample(log, n_customers=300, seed=5, malformed=False, end="2024-06-30")
     settings = settings_in(tmp_path, transactions=str(log))
     defs = _defs(settings)
-    resources = {"settings": settings, "warehouse": warehouse_resource(settings.warehouse)}
+    resources = resources_for(settings)
     with dg.instance_for_test() as instance:
         before = _tick(defs, "new_data_sensor", instance, settings)
         assert "Nothing loaded yet" in before.skip_message

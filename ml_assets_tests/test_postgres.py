@@ -32,7 +32,7 @@ from ml_assets.ingest import checks as ingest_checks
 from ml_assets.snapshots import assets as snapshot_assets
 from ml_assets.snapshots import checks as snapshot_checks
 from ml_assets.warehouse import warehouse_resource
-from ml_assets_tests.conftest import settings_in
+from ml_assets_tests.conftest import resources_for, settings_in
 from ml_assets_tests.factories import random_transactions
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -160,7 +160,7 @@ def test_chain_runs_are_recorded_in_postgres(postgres, tmp_path, monkeypatch):
         assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
         result = dg.materialize(
             [*assets, *checks], instance=instance, tags=RANGE,
-            resources={"settings": settings, "warehouse": warehouse_resource(settings.warehouse)},
+            resources=resources_for(settings),
         )
         assert result.success
         run_id = result.run_id

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from ml_assets.scoring.assets import RISK_LEVELS, _levels
-from ml_assets.scoring.reasons import top_reasons
+from ml_assets.scoring.reasons import rfm_reasons, top_reasons
 
 
 def _booster(frame, features, y):
@@ -41,3 +41,19 @@ def test_risk_levels_follow_the_documented_cut_points():
     p = np.array([0.0, 0.29, 0.3, 0.49, 0.5, 0.69, 0.7, 1.0])
     assert list(_levels(p, [0.3, 0.5, 0.7], RISK_LEVELS)) == [
         "low", "low", "medium", "medium", "high", "high", "critical", "critical"]
+
+
+def test_rfm_reasons_name_the_risky_side_of_recency_frequency_and_value():
+    frame = pd.DataFrame({
+        "recency_days": [300.0, 10.0, 20.0, 30.0, 200.0],
+        "orders_total": [1.0, 20.0, 15.0, 10.0, 12.0],
+        "avg_order_value": [5.0, 80.0, 70.0, 60.0, 90.0],
+    })
+    reasons = rfm_reasons(frame)
+    # long silent, one order, smallest orders: all three, the most extreme first
+    assert set(reasons[0]) == {"No purchase for 300 days", "1 orders in total",
+                               "Average order of 5.00"}
+    # a recent, frequent, big spender sits on the safe side of every median: no reasons
+    assert reasons[1] == []
+    # silent for long but frequent and big: only recency is a reason
+    assert reasons[4] == ["No purchase for 200 days"]
