@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import duckdb
 import numpy as np
@@ -24,6 +25,15 @@ def messy() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def clean() -> pd.DataFrame:
     return generate_transactions(N, seed=3, malformed=False)
+
+
+@pytest.fixture(scope="module")
+def purchases() -> pd.DataFrame:
+    """A larger clean log, for traits that need a few thousand customers."""
+    frame = generate_transactions(6000, seed=3, malformed=False)
+    return pd.DataFrame({"customer_id": frame["customer_id"],
+                         "ts": pd.to_datetime(frame["order_ts"], format=ISO),
+                         "amount": frame["amount"].astype(float)})
 
 
 def _parsed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -229,3 +239,98 @@ def test_command_line_prints_the_summary(tmp_path, capsys):
     frame = generate_transactions(100, seed=2, malformed=False, drift_start="2024-01-01")
     assert summary["rows"] == len(frame) and summary["path"] == str(out)
     assert out.read_text().splitlines()[0] == ",".join(COLUMNS)
+
+
+# --- behaviour traits a buy-till-you-die process does not have -------------------------
+# Thresholds sit between what the previous generator (one gamma rate and a
+# dropout coin per customer) measured and what this one measures.
+
+
+def _orders(purchases: pd.DataFrame) -> pd.DataFrame:
+    return purchases[purchases["amount"] > 0]
+
+
+def _first_purchase(purchases: pd.DataFrame) -> pd.Series:
+    return _orders(purchases).groupby("customer_id")["ts"].min()
+
+
+def test_lapsed_customers_come_back_and_buy_again(purchases):
+    # Purchase days of customers with 6+ of them: a gap of 270+ days with at
+    # least 3 purchase days before it and 3 after. Rare at a constant rate
+    # (a customer buying that often seldom waits that long); common when
+    # customers lapse and reactivate.
+    orders = _orders(purchases).assign(day=lambda f: f["ts"].dt.floor("D"))
+    orders = orders.drop_duplicates(["customer_id", "day"]).sort_values(["customer_id", "day"])
+    by = orders.groupby("customer_id")
+    gap, rank, size = by["day"].diff().dt.days, by.cumcount(), by["day"].transform("size")
+    back = ((gap >= 270) & (rank >= 3) & (size - rank >= 3)).groupby(orders["customer_id"]).any()
+    frequent = (size >= 6).groupby(orders["customer_id"]).first()
+    assert frequent.sum() > 1000
+    assert back[frequent].mean() > 0.08  # previous generator: 0.016
+
+
+def test_purchase_rates_dip_for_a_year_and_recover(purchases):
+    # Customers with 4+ purchases in 2022 who still buy in 2024 (2+): the share
+    # whose 2023 has at most a quarter of their 2022 purchases. At a constant
+    # or slowly fading rate that is a few percent.
+    orders = _orders(purchases)
+    counts = orders.groupby(["customer_id", orders["ts"].dt.year]).size().unstack(fill_value=0)
+    kept = counts[(counts[2022] >= 4) & (counts[2024] >= 2)]
+    assert len(kept) > 300
+    assert (kept[2023] <= kept[2022] / 4).mean() > 0.08  # previous generator: 0.03 to 0.04
+
+
+def test_a_small_tail_of_heavy_buyers_holds_much_of_the_revenue(purchases):
+    net = purchases.groupby("customer_id")["amount"].sum()
+    top = net[net >= net.quantile(0.99)].index
+    assert net[top].sum() / net.sum() > 0.2  # previous generator: 0.16; CDNOW: 0.15
+    orders = _orders(purchases)
+    count = orders.groupby("customer_id").size()
+    value = orders.groupby("customer_id")["amount"].mean()
+    # the top buyers both buy far more often and spend more per order
+    assert count[top].median() > 18 * count.median()  # previous generator: 14x
+    assert value[top].median() > 2 * value.median()
+    assert orders["amount"].quantile(0.99) > 6.5 * orders["amount"].median()  # previous: 6.1
+
+
+def _repeat_within_180_days(purchases: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Customers acquired before 2024-06, and whether each bought again within
+    180 days of the first purchase (after its first day)."""
+    orders = _orders(purchases)
+    first = _first_purchase(purchases)
+    since = orders["ts"] - orders["customer_id"].map(first)
+    back = set(orders.loc[(since > pd.Timedelta(days=1)) & (since < pd.Timedelta(days=180)), "customer_id"])
+    first = first[first < "2024-06-01"]
+    return first, pd.Series(first.index.isin(back), index=first.index)
+
+
+def test_acquisition_cohorts_differ_in_quality(purchases):
+    first, repeat = _repeat_within_180_days(purchases)
+    by_month = repeat.groupby(first.dt.strftime("%Y-%m"))
+    share, size = by_month.mean(), by_month.size()
+    overall = repeat.mean()
+    # Monthly cohorts' repeat shares spread far more than sampling alone would
+    # (dispersion 1 if every month brought the same kind of customer).
+    dispersion = ((share - overall) ** 2 / (overall * (1 - overall) / size)).mean()
+    assert dispersion > 3.5  # previous generator: 1.7 to 1.9; this one 5.6 to 9.4 over seeds
+
+
+def test_season_moves_the_active_share_and_the_churn_rate(purchases):
+    orders = _orders(purchases)
+    first = _first_purchase(purchases)
+    for year in (2022, 2023):
+        base = first[first < f"{year}-01-01"].index
+        mine = orders[orders["customer_id"].isin(base) & (orders["ts"].dt.year == year)]
+        active = mine.groupby(mine["ts"].dt.month)["customer_id"].nunique()
+        assert active[12] > 1.35 * active[7]  # previous generator: 0.9 to 1.2
+
+    def churn_rate(cutoff: str) -> float:
+        at = pd.Timestamp(cutoff)
+        year_before = orders["ts"].between(at - pd.Timedelta(days=365), at, inclusive="left")
+        window = orders["ts"].between(at, at + pd.Timedelta(days=90), inclusive="left")
+        recent, later = orders.loc[year_before, "customer_id"], orders.loc[window, "customer_id"]
+        return 1 - np.isin(recent.unique(), later.unique()).mean()
+
+    # cutoffs before the summer lull against cutoffs before the holidays
+    swing = np.mean([churn_rate(f"{y}-06-01") - churn_rate(f"{y}-10-01") for y in (2022, 2023)])
+    assert swing > 0.07  # previous generator: 0.04 to 0.05; this one 0.09 to 0.11 over seeds
