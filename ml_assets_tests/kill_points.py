@@ -57,8 +57,8 @@ def install(point: str, marker: str) -> None:
 
         set_alias = registry.set_alias
 
-        def moved_then_hang(conn, model_name, alias, version, **kwargs):
-            set_alias(conn, model_name, alias, version, **kwargs)
+        def moved_then_hang(conn, task, alias, model_name, version, **kwargs):
+            set_alias(conn, task, alias, model_name, version, **kwargs)
             if alias == "champion":
                 _hang(marker)
 

@@ -31,7 +31,7 @@ from ml_assets import registry
 from ml_assets.ingest.sample_data import write_sample
 from ml_assets_tests.instances import PROJECT, project_instance_home
 
-LTV_PATH = "ltv_model,ltv_evaluation,ltv_promotion"
+LTV_PATH = "ltv_model,ltv_baselines,ltv_evaluation,ltv_promotion"
 UPSTREAM = "raw_transactions,rejected_transactions,training_snapshots,customer_features"
 FAST = {"training_cutoffs": 24, "validation_folds": 2, "max_rounds": 60,
         "early_stopping_rounds": 10, "min_child_samples": 20, "num_threads": 1}
@@ -92,8 +92,7 @@ def _first_run_in_process(env: dict, home: Path) -> None:
     already) and on the same instance the killed runs use."""
     from ml_assets.definitions import defs
     from ml_assets.settings import Settings
-    from ml_assets.warehouse import warehouse_resource
-from ml_assets_tests.conftest import resources_for
+    from ml_assets_tests.conftest import resources_for
 
     settings = Settings.from_env(env)
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -121,15 +120,23 @@ def _registry_state(folder: Path) -> dict:
         return {
             "versions": list(versions["version"]),
             "paths": set(versions["artifact_path"]),
-            "champion": registry.resolve_alias(conn, MODEL, "champion"),
-            "challenger": registry.resolve_alias(conn, MODEL, "challenger"),
+            "champion": _version(registry.resolve_alias(conn, "ltv", "champion")),
+            "challenger": _version(registry.resolve_alias(conn, "ltv", "challenger")),
             "champion_moves": list(
-                registry.history(conn, MODEL).query("alias == 'champion'")["to_version"]
+                registry.history(conn, "ltv").query("alias == 'champion'")["to_version"]
             ),
             "decisions": conn.execute(
                 "SELECT count(*) FROM promotion_decisions WHERE task = 'ltv'"
             ).fetchone()[0],
         }
+
+
+def _version(ref):
+    """The version of ``MODEL`` an alias names (the test's policy promotes only it)."""
+    if ref is None:
+        return None
+    assert ref[0] == MODEL, f"the alias names {ref}, not {MODEL}"
+    return ref[1]
 
 
 def _folders(folder: Path) -> set[str]:

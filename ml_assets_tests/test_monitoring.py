@@ -21,9 +21,9 @@ from ml_assets.ingest.sample_data import write_sample
 from ml_assets.monitoring import defs as monitoring_defs
 from ml_assets.monitoring import source
 from ml_assets.monitoring.assets import model_performance
-from ml_assets.monitoring.jobs import RANGE_END_TAG, RANGE_START_TAG, cutoff_range
+from ml_assets.monitoring.jobs import RANGE_END_TAG, RANGE_START_TAG, cutoff_range, scoring_request
 from ml_assets.monitoring.performance import realized_performance
-from ml_assets.promotion.assets import TRIGGER_TAG
+from ml_assets.lib.tags import PARTITION_TAG, TRIGGER_TAG
 from ml_assets.warehouse import warehouse_resource
 from ml_assets_tests.conftest import resources_for, settings_in
 from ml_assets_tests.factories import random_transactions, snapshot_tables
@@ -94,7 +94,7 @@ def test_drift_sensor_skips_without_drift_and_retrains_once_on_injected_drift(tm
         # promotion records the schedule as the trigger, whatever it decides
         assert set(_decisions(settings, first.run_id)["trigger"]) == {
             "schedule: monthly retrain 2025-01-06 06:00"}
-        # whether v1 beat every baseline on this small sample is not under test here:
+        # which model won the first decision on this small sample is not under test here:
         # make the first models champion the way an operator would, then score
         _make_champions(settings, version=1)
         _materialize(settings, instance, "customer_scores", "feature_drift")
@@ -109,11 +109,9 @@ def test_drift_sensor_skips_without_drift_and_retrains_once_on_injected_drift(tm
         # it with the champion that was trained before the drift
         write_sample(log, **SAMPLE, drift_start="2024-01-01", drift_share=1.0)
         (scoring,) = _schedule_tick(defs, "weekly_scoring_schedule", instance, settings).run_requests
-        assert scoring.job_name == "scoring_job"
-        # labels of every cutoff within a horizon of the last load's end can change
-        # (2024-01-01's window [T, T + 365 days) ended inside the loaded data)
-        assert (scoring.tags[RANGE_START_TAG], scoring.tags[RANGE_END_TAG]) == (
-            "2024-02-01", "2025-01-01")
+        # fresh data and scores for the newest cutoff, no retraining
+        assert scoring.job_name == "refresh_job"
+        assert scoring.tags[PARTITION_TAG] == "2025-01-01"
         assert _launch(defs, scoring, instance).success
 
         fired = _tick(defs, "drift_retrain_sensor", instance, settings)
@@ -134,6 +132,13 @@ def test_drift_sensor_skips_without_drift_and_retrains_once_on_injected_drift(tm
         versions = _query(settings, "SELECT model_name, max(version) AS v FROM model_versions "
                                     "GROUP BY ALL")
         assert set(versions["v"]) == {2}
+        # the retrain's success starts the scoring of its newest cutoff, same trigger
+        follow = scoring_request(instance.get_run_by_id(run.run_id))
+        assert follow.job_name == "scoring_job" and follow.tags[TRIGGER_TAG] == reason
+        assert follow.tags[PARTITION_TAG] == "2025-01-01"
+        assert _launch(defs, follow, instance).success
+        # a run launched by hand (no trigger) scores itself: nothing to follow
+        assert scoring_request(instance.get_run_by_id(first.run_id).with_tags({})) is None
     summaries = _query(settings, "SELECT run_id, dataset_drift FROM feature_drift_summary "
                                  "ORDER BY computed_at")
     assert list(summaries["dataset_drift"]) == [False, True, summaries["dataset_drift"].iloc[2]]
@@ -150,17 +155,18 @@ def _decisions(settings, run_id):
 
 def _make_champions(settings, version: int) -> None:
     with duckdb.connect(settings.warehouse) as conn:
-        for model_name in ("churn_model", "ltv_model"):
-            if registry.resolve_alias(conn, model_name, "champion") is None:
+        for task in ("churn", "ltv"):
+            if registry.resolve_alias(conn, task, "champion") != (f"{task}_model", version):
                 with registry.atomic(conn):
-                    registry.set_alias(conn, model_name, "champion", version,
+                    registry.set_alias(conn, task, "champion", f"{task}_model", version,
                                        reason="test: first models", moved_by="test")
 
 
 def _materialize(settings, instance, *names):
     assets = [a for a in project_defs.assets if any(k.path[0] in names for k in a.keys)]
     resources = resources_for(settings)
-    return dg.materialize(assets, instance=instance, resources=resources)
+    partition = "2025-01-01" if "customer_scores" in names else None
+    return dg.materialize(assets, instance=instance, resources=resources, partition_key=partition)
 
 
 def test_model_performance_measures_served_scores_once_labels_mature(tmp_path):
@@ -172,7 +178,9 @@ def test_model_performance_measures_served_scores_once_labels_mature(tmp_path):
         snapshot_tables(conn, [date(2023, 6, 1), date(2024, 6, 1), date(2024, 10, 1)])
         # scores served at three cutoffs: a recency rule for churn, past spend for LTV
         conn.execute("""CREATE TABLE customer_scores AS
-            SELECT cutoff_date, customer_id, 7 AS churn_model_version, 4 AS ltv_model_version,
+            SELECT cutoff_date, customer_id, 'churn_model' AS churn_model_name,
+                   7 AS churn_model_version, 'ltv_model' AS ltv_model_name,
+                   4 AS ltv_model_version, cutoff_date = '2023-01-01' AS backfilled,
                    least(recency_days / 400.0, 1.0) AS churn_probability,
                    greatest(spend_365d, 0) AS predicted_ltv,
                    0.5 * greatest(spend_365d, 0) AS ltv_lower,
@@ -180,8 +188,8 @@ def test_model_performance_measures_served_scores_once_labels_mature(tmp_path):
             FROM customer_features
             WHERE cutoff_date IN ('2023-06-01', '2024-06-01', '2024-10-01')""")
     with dg.instance_for_test() as instance:
-        result = dg.materialize([model_performance], instance=instance, resources={
-            "settings": settings, "warehouse": warehouse_resource(settings.warehouse)})
+        result = dg.materialize([model_performance], instance=instance,
+                                resources=resources_for(settings))
     perf = _query(settings, "SELECT * FROM model_performance ORDER BY cutoff_date")
     # data ends late 2024: 2023-06 has mature churn and LTV labels, 2024-06 churn only
     assert [str(d.date()) for d in perf["cutoff_date"]] == ["2023-06-01", "2024-06-01", "2024-10-01"]
@@ -241,8 +249,9 @@ def _performance_warehouse(settings, decayed: list[bool], versions: list[int], c
     with duckdb.connect(settings.warehouse) as conn:
         conn.register("_perf", perf)
         conn.execute("CREATE OR REPLACE TABLE model_performance AS SELECT * FROM _perf")
-        conn.execute("CREATE OR REPLACE TABLE model_aliases AS SELECT 'churn_model' AS model_name, "
-                     "'champion' AS alias, ?::INTEGER AS version", [champion])
+        conn.execute("CREATE OR REPLACE TABLE model_aliases AS SELECT 'churn' AS task, "
+                     "'churn_model' AS model_name, 'champion' AS alias, ?::INTEGER AS version",
+                     [champion])
         conn.execute("CREATE OR REPLACE TABLE ingest_log AS SELECT 'x.csv' AS source_path, "
                      "1 AS source_bytes, 1 AS rows_in, TIMESTAMP '2024-12-31 10:00' AS max_order_ts, "
                      "now() AS loaded_at")
@@ -262,7 +271,7 @@ def test_performance_sensor_fires_once_for_consecutive_decay_of_the_champion(tmp
 
         _performance_warehouse(settings, [False, True, True], [2, 2, 2], champion=3)
         old = _tick(defs, "performance_sensor", instance, settings)
-        assert old.run_requests == [] and "the champion is now v3" in old.skip_message
+        assert old.run_requests == [] and "the champion is now churn_model v3" in old.skip_message
 
         _performance_warehouse(settings, [False, True, True], [3, 3, 3], champion=3)
         fired = _tick(defs, "performance_sensor", instance, settings)
@@ -351,11 +360,18 @@ def test_definitions_hold_every_trigger_stopped_by_default():
     assert set(sensors) >= {"drift_retrain_sensor", "new_data_sensor", "performance_sensor"}
     assert set(schedules) >= {"monthly_retrain_schedule", "weekly_scoring_schedule"}
     for definition in [*sensors.values(), *schedules.values()]:
-        assert definition.default_status.value == "STOPPED", definition.name
+        # scoring after a triggered retrain only follows runs the stopped triggers start
+        expected = "RUNNING" if definition.name == "score_after_retrain_sensor" else "STOPPED"
+        assert definition.default_status.value == expected, definition.name
     assert schedules["monthly_retrain_schedule"].cron_schedule == "0 3 1 * *"
     graph = project_defs.resolve_asset_graph()
     for key in ("feature_drift", "model_performance"):
         assert graph.get(dg.AssetKey(key)).group_name == "monitoring"
     retrain = project_defs.resolve_job_def("retrain_job")
-    assert {"raw_transactions", "customer_features", "churn_model", "churn_promotion",
-            "customer_scores", "feature_drift"} <= {k.path[0] for k in retrain.asset_layer.executable_asset_keys}
+    trained = {k.path[0] for k in retrain.asset_layer.executable_asset_keys}
+    assert {"raw_transactions", "customer_features", "churn_model", "churn_baselines",
+            "churn_promotion"} <= trained
+    assert not trained & {"customer_scores", "feature_drift", "model_performance"}
+    scoring = project_defs.resolve_job_def("scoring_job")
+    assert {k.path[0] for k in scoring.asset_layer.executable_asset_keys} == {
+        "customer_scores", "feature_drift", "model_performance"}

@@ -179,11 +179,11 @@ def test_a_failed_ingest_check_stops_the_chain_before_training_and_promotion(tmp
         champion = registry.register_version(
             conn, settings.model_dir, "churn_model",
             lambda folder: (folder / "model.txt").write_text("the champion"),
-            training_cutoffs=["2023-01-01"], holdout_cutoff="2023-06-01", features=["f"],
+            task="churn", family="lightgbm", training_cutoffs=["2023-01-01"], holdout_cutoff="2023-06-01", features=["f"],
             hyperparameters={}, metrics={}, data_fingerprint="fp", run_id="earlier",
         )
         with registry.atomic(conn):
-            registry.set_alias(conn, "churn_model", "champion", champion["version"],
+            registry.set_alias(conn, "churn", "champion", "churn_model", champion["version"],
                                reason="earlier promotion", moved_by="test")
         history_before = registry.history(conn).values.tolist()
 
@@ -208,7 +208,7 @@ def test_a_failed_ingest_check_stops_the_chain_before_training_and_promotion(tmp
         assert not tables & {"customer_features", "training_snapshots", "evaluation_metrics",
                              "promotion_decisions", "customer_scores"}
         assert list(registry.list_versions(conn)["version"]) == [1]
-        assert registry.resolve_alias(conn, "churn_model", "champion") == 1
+        assert registry.resolve_alias(conn, "churn", "champion") == ("churn_model", 1)
         assert registry.history(conn).values.tolist() == history_before
 
 
@@ -221,7 +221,7 @@ def _one_version(folder: Path):
     row = registry.register_version(
         conn, folder / "models", "churn_model",
         lambda f: (f / "model.txt").write_text("tree"),
-        training_cutoffs=["2023-01-01"], holdout_cutoff=None, features=["f"],
+        task="churn", family="lightgbm", training_cutoffs=["2023-01-01"], holdout_cutoff=None, features=["f"],
         hyperparameters={}, metrics={}, data_fingerprint="fp", run_id="r",
     )
     return conn, row
