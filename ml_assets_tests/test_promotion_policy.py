@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ml_assets.evaluation.metrics import normalized_gini
+from ml_assets.lib.metrics import normalized_gini
 from ml_assets.promotion.policy import (
     best,
     churn_policy,

@@ -11,8 +11,9 @@ import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
-from ml_assets.evaluation import plots
-from ml_assets.evaluation.metrics import churn_metrics, decile_table, ltv_metrics
+from ml_assets.lib import plots
+from ml_assets.lib.tables import markdown_table
+from ml_assets.lib.metrics import churn_metrics, decile_table, ltv_metrics
 from ml_assets.evaluation.report import Entry, comparison_table, store
 from ml_assets.models.data import load_frame
 from ml_assets.models.predict import load, predict
@@ -56,7 +57,7 @@ def churn_evaluation(
             **_summary(entries, holdout, champion, skipped, "roc_auc"),
             "decision_threshold": round(threshold, 4),
             "share_flagged": round(flagged, 4),
-            "comparison": dg.MetadataValue.md(plots.markdown_table(comparison_table(entries, CHURN_TABLE))),
+            "comparison": dg.MetadataValue.md(markdown_table(comparison_table(entries, CHURN_TABLE))),
             "roc": dg.MetadataValue.md(plots.roc_plot(y, preds)),
             "calibration": dg.MetadataValue.md(plots.calibration_plot(y, preds)),
             "lift": dg.MetadataValue.md(plots.lift_plot(y, preds)),
@@ -91,10 +92,10 @@ def ltv_evaluation(
             "total_predicted": round(candidate["total_pred"], 2),
             "total_actual": round(candidate["total_true"], 2),
             "interval_coverage": round(candidate.get("coverage", float("nan")), 4),
-            "comparison": dg.MetadataValue.md(plots.markdown_table(comparison_table(entries, LTV_TABLE))),
+            "comparison": dg.MetadataValue.md(markdown_table(comparison_table(entries, LTV_TABLE))),
             "deciles": dg.MetadataValue.md(plots.decile_plot(y, preds)),
             "candidate_deciles": dg.MetadataValue.md(
-                plots.markdown_table(decile_table(y, entries[0].pred), ".2f")
+                markdown_table(decile_table(y, entries[0].pred), ".2f")
             ),
         },
     )

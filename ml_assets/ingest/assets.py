@@ -423,7 +423,7 @@ def _describe_columns(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
 
 
 def _transactions_metadata(conn: duckdb.DuckDBPyConnection, load: dict) -> dict:
-    from ml_assets.evaluation.plots import markdown_table
+    from ml_assets.lib.tables import markdown_table
 
     kept = load["rows_kept"]
     preview = conn.execute("SELECT * FROM transactions LIMIT 5").df()
@@ -450,7 +450,7 @@ def _transactions_metadata(conn: duckdb.DuckDBPyConnection, load: dict) -> dict:
 
 
 def _rejected_metadata(conn: duckdb.DuckDBPyConnection, load: dict) -> dict:
-    from ml_assets.evaluation.plots import markdown_table
+    from ml_assets.lib.tables import markdown_table
 
     examples = conn.execute(
         read_sql(__file__, "rejected_examples.sql"), {"per_reason": _EXAMPLES_PER_REASON}

@@ -59,6 +59,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 from datetime import date
@@ -193,7 +194,7 @@ def write_sample(
         tmp.with_name("tmp_" + tmp.name).unlink(missing_ok=True)  # DuckDB's own staging file
         raise
     finally:
-        _remove_tree(Path(spill))
+        shutil.rmtree(spill)
     return {"path": str(path), "rows": int(rows), "customers": int(n_customers),
             "seconds": round(time.perf_counter() - began, 2)}
 
@@ -493,12 +494,6 @@ def _writer_for(path: Path):
     if name.endswith(".parquet"):
         return lambda rel, target: rel.write_parquet(target)
     raise ValueError(f"{path} must end in .csv, .csv.gz or .parquet to choose the format.")
-
-
-def _remove_tree(folder: Path) -> None:
-    for item in sorted(folder.rglob("*"), reverse=True):
-        item.rmdir() if item.is_dir() else item.unlink()
-    folder.rmdir()
 
 
 def main(argv: list[str] | None = None) -> dict:

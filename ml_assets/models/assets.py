@@ -12,7 +12,8 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
-from ml_assets.evaluation.plots import importance_plot, markdown_table
+from ml_assets.lib.plots import importance_plot
+from ml_assets.lib.tables import markdown_table
 from ml_assets.models.artifacts import write_model
 from ml_assets.models.baselines import BASELINES, FAMILY, fit_baseline
 from ml_assets.models.boosting import importance

@@ -8,7 +8,7 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from ml_assets.evaluation.metrics import expected_calibration_error
+from ml_assets.lib.metrics import expected_calibration_error
 from ml_assets.models import boosting
 from ml_assets.models.config import ChurnModelConfig
 from ml_assets.models.splits import Split

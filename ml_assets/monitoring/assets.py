@@ -11,7 +11,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
-from ml_assets.evaluation.plots import markdown_table
+from ml_assets.lib.tables import markdown_table
 from ml_assets.models.baselines import BASIC_FEATURES
 from ml_assets.models.predict import Loaded, load, predict
 from ml_assets.monitoring import drift, plots

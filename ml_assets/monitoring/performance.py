@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from ml_assets.evaluation.metrics import expected_calibration_error, ltv_metrics
+from ml_assets.lib.metrics import expected_calibration_error, ltv_metrics
 
 COLUMNS = [
     "cutoff_date", "status", "churn_model_name", "churn_model_version", "ltv_model_name",

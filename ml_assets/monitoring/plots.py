@@ -1,24 +1,19 @@
-"""PNG charts for the monitoring assets, as markdown image data URIs (rendered
-with matplotlib's Agg canvas directly, as ``ml_assets.evaluation.plots`` does)."""
+"""PNG charts for the monitoring assets, as markdown image data URIs, drawn
+with the shared figure helpers of ``ml_assets.lib.plots``."""
 
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
-DPI = 90
+from ml_assets.lib.plots import figure, image
 
 
 def psi_plot(rows: pd.DataFrame, threshold: float, top: int = 15) -> str:
     """Horizontal bars of the ``top`` largest PSIs (drifted ones in red) and the
     threshold as a dashed line."""
     shown = rows.dropna(subset=["psi"]).sort_values("psi", ascending=False).head(top).iloc[::-1]
-    fig = _figure(5.5, max(2.0, 0.22 * len(shown) + 1.0))
+    fig = figure(5.5, max(2.0, 0.22 * len(shown) + 1.0))
     ax = fig.add_subplot()
     if shown.empty:
         ax.text(0.5, 0.5, "No feature has a PSI (empty samples)", ha="center", va="center",
@@ -31,13 +26,13 @@ def psi_plot(rows: pd.DataFrame, threshold: float, top: int = 15) -> str:
         ax.legend(fontsize=7, loc="lower right")
         ax.tick_params(axis="y", labelsize=7)
     ax.set_xlabel("PSI vs the champion's training population")
-    return _image(fig, f"Feature drift (top {len(shown)} by PSI)")
+    return image(fig, f"Feature drift (top {len(shown)} by PSI)")
 
 
 def performance_plot(perf: pd.DataFrame, min_auc: float, max_total_error: float) -> str:
     """Realized churn ROC-AUC and ECE (left) and LTV total-spend error (right)
     per scored cutoff, with the decay thresholds."""
-    fig = _figure(8.0, 3.2)
+    fig = figure(8.0, 3.2)
     left, right = fig.subplots(1, 2)
     measured = perf[perf["status"] != "pending"].sort_values("cutoff_date")
     x = pd.to_datetime(measured["cutoff_date"])
@@ -58,18 +53,4 @@ def performance_plot(perf: pd.DataFrame, min_auc: float, max_total_error: float)
         if measured.empty:
             ax.text(0.5, 0.5, "No mature labels yet", ha="center", va="center",
                     transform=ax.transAxes, fontsize=8)
-    return _image(fig, "Realized performance of served scores")
-
-
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _image(fig: Figure, title: str) -> str:
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return f"![{title}](data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')})"
+    return image(fig, "Realized performance of served scores")

@@ -8,7 +8,7 @@ p-value of "the candidate is no better".
 import numpy as np
 from scipy import stats
 
-from ml_assets.evaluation.metrics import normalized_gini
+from ml_assets.lib.metrics import normalized_gini
 
 
 def delong_test(y, p_candidate, p_reference, level: float = 0.95) -> dict:

@@ -16,7 +16,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
-from ml_assets.evaluation.plots import markdown_table
+from ml_assets.lib.tables import markdown_table
 from ml_assets.models.predict import Loaded, explainer, load, predict
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.scoring.reasons import rfm_reasons, top_reasons

@@ -133,7 +133,7 @@ def reference_features(
 
 
 def _features_metadata(conn: duckdb.DuckDBPyConnection, fits: list[dict]) -> dict:
-    from ml_assets.evaluation.plots import markdown_table
+    from ml_assets.lib.tables import markdown_table
 
     summary = conn.execute(read_sql(__file__, "features_summary.sql")).df()
     names = [name for name, _ in columns(conn, "staged_features")][2:]
@@ -152,7 +152,7 @@ def _features_metadata(conn: duckdb.DuckDBPyConnection, fits: list[dict]) -> dic
 
 
 def _labels_metadata(conn: duckdb.DuckDBPyConnection, settings: Settings, last_event) -> dict:
-    from ml_assets.evaluation.plots import markdown_table
+    from ml_assets.lib.tables import markdown_table
 
     summary = conn.execute(read_sql(__file__, "labels_summary.sql")).df()
     return {

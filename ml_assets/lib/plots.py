@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import io
-import math
-from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -21,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ml_assets.evaluation.metrics import (
+from ml_assets.lib.metrics import (
     calibration_table,
     churn_inputs,
     decile_table,
@@ -47,7 +45,7 @@ def roc_plot(y_true, preds: dict[str, np.ndarray]) -> str:
             ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, p):.3f})")
         ax.legend(loc="lower right", fontsize=7)
     ax.set(xlabel="False positive rate", ylabel="True positive rate", xlim=(0, 1), ylim=(0, 1))
-    return _image(fig, "ROC curves")
+    return image(fig, "ROC curves")
 
 
 def calibration_plot(y_true, preds: dict[str, np.ndarray]) -> str:
@@ -62,7 +60,7 @@ def calibration_plot(y_true, preds: dict[str, np.ndarray]) -> str:
     ax.legend(loc="upper left", fontsize=7)
     ax.set(xlabel="Mean predicted probability", ylabel="Observed churn rate",
            xlim=(0, 1), ylim=(0, 1))
-    return _image(fig, "Calibration")
+    return image(fig, "Calibration")
 
 
 def lift_plot(y_true, preds: dict[str, np.ndarray]) -> str:
@@ -82,7 +80,7 @@ def lift_plot(y_true, preds: dict[str, np.ndarray]) -> str:
         ax.legend(loc="lower right", fontsize=7)
     ax.set(xlabel="Share of customers contacted (highest risk first)",
            ylabel="Share of churners found", xlim=(0, 1), ylim=(0, 1))
-    return _image(fig, "Cumulative gains")
+    return image(fig, "Cumulative gains")
 
 
 def decile_plot(y_true, preds: dict[str, np.ndarray]) -> str:
@@ -103,7 +101,7 @@ def decile_plot(y_true, preds: dict[str, np.ndarray]) -> str:
     ax.set_xticks(range(1, 11))
     ax.legend(loc="upper left", fontsize=7)
     ax.set(xlabel="Predicted decile (10 = highest)", ylabel="Mean spend per customer")
-    return _image(fig, "Spend by predicted decile")
+    return image(fig, "Spend by predicted decile")
 
 
 def importance_plot(importance: pd.Series, top: int = 15) -> str:
@@ -121,7 +119,7 @@ def importance_plot(importance: pd.Series, top: int = 15) -> str:
     ax.barh([str(name) for name in shown.index], shown.to_numpy())
     ax.tick_params(axis="y", labelsize=7)
     ax.set(xlabel=f"{values.name or 'importance'}, % of total")
-    return _image(fig, f"Top {len(shown)} features")
+    return image(fig, f"Top {len(shown)} features")
 
 
 def line_plot(frame: pd.DataFrame, x: str, ys: list[str], title: str) -> str:
@@ -140,44 +138,7 @@ def line_plot(frame: pd.DataFrame, x: str, ys: list[str], title: str) -> str:
     ax.legend(fontsize=7)
     ax.set_xlabel(x)
     ax.tick_params(axis="x", labelsize=7, labelrotation=30)
-    return _image(fig, title)
-
-
-def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
-    """GitHub markdown table of ``frame`` without its index: floats formatted with
-    ``floatfmt``, numeric columns right-aligned, missing values as empty cells."""
-    header = [_escape(str(c)) for c in frame.columns]
-    align = ["---:" if pd.api.types.is_numeric_dtype(frame[c]) and not
-             pd.api.types.is_bool_dtype(frame[c]) else "---" for c in frame.columns]
-    lines = [_row(header), _row(align)]
-    for row in frame.itertuples(index=False, name=None):
-        lines.append(_row([_cell(v, floatfmt) for v in row]))
-    return "\n".join(lines)
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _cell(value, floatfmt: str) -> str:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return "" if math.isnan(value) else format(float(value), floatfmt)
-    if isinstance(value, datetime):
-        midnight = (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0)
-        return value.date().isoformat() if midnight else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return _escape(str(value))
-
-
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return image(fig, title)
 
 
 def _labels(y_true, preds: dict) -> np.ndarray:
@@ -201,16 +162,23 @@ def _values(y_true, preds: dict) -> np.ndarray:
 
 
 def _figure(height: float = FIGSIZE[1]) -> tuple[Figure, object]:
-    fig = Figure(figsize=(FIGSIZE[0], height), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = figure(FIGSIZE[0], height)
     return fig, fig.add_subplot()
+
+
+def figure(width: float, height: float) -> Figure:
+    """An off-screen figure (no GUI backend)."""
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _note(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=8, transform=ax.transAxes)
 
 
-def _image(fig: Figure, title: str) -> str:
+def image(fig: Figure, title: str) -> str:
+    """The figure as a PNG data URI inside markdown, which the Dagster UI renders."""
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     buffer = io.BytesIO()
