@@ -2,6 +2,8 @@
 
 import dagster as dg
 
-from ml_assets.models import assets
+from ml_assets.models import assets, tables
 
-defs = dg.Definitions(assets=dg.load_assets_from_modules([assets], group_name="models"))
+defs = dg.Definitions(
+    assets=[*dg.load_assets_from_modules([assets], group_name="models"), *tables.TABLES]
+)

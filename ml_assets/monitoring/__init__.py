@@ -12,7 +12,7 @@ deliberately, in the UI (Automation) or with ``dagster sensor start`` /
 
 import dagster as dg
 
-from ml_assets.monitoring import assets
+from ml_assets.monitoring import assets, tables
 from ml_assets.monitoring.jobs import refresh_job, retrain_job, scoring_job
 from ml_assets.monitoring.schedules import monthly_retrain_schedule, weekly_scoring_schedule
 from ml_assets.monitoring.sensors import (
@@ -23,7 +23,7 @@ from ml_assets.monitoring.sensors import (
 )
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([assets], group_name="monitoring"),
+    assets=[*dg.load_assets_from_modules([assets], group_name="monitoring"), *tables.TABLES],
     jobs=[retrain_job, scoring_job, refresh_job],
     sensors=[drift_retrain_sensor, new_data_sensor, performance_sensor, score_after_retrain_sensor],
     schedules=[monthly_retrain_schedule, weekly_scoring_schedule],

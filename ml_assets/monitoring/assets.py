@@ -29,6 +29,8 @@ _WORST = ["feature", "psi", "ks_statistic", "wasserstein", "missing_change", "me
     deps=["customer_scores", "customer_features"],
     pool="warehouse",
     backfill_policy=SINGLE_RUN,
+    kinds={"duckdb"},
+    code_version="2",
 )
 def feature_drift(
     context: dg.AssetExecutionContext, settings: Settings, warehouse: DuckDBResource
@@ -119,6 +121,8 @@ def feature_drift(
     deps=["customer_scores", "training_snapshots"],
     pool="warehouse",
     backfill_policy=SINGLE_RUN,
+    kinds={"duckdb"},
+    code_version="2",
 )
 def model_performance(
     context: dg.AssetExecutionContext, settings: Settings, warehouse: DuckDBResource

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
-from ml_assets.promotion import assets
+from ml_assets.promotion import assets, tables
 
-defs = dg.Definitions(assets=dg.load_assets_from_modules([assets], group_name="promotion"))
+defs = dg.Definitions(
+    assets=[*dg.load_assets_from_modules([assets], group_name="promotion"), *tables.TABLES]
+)

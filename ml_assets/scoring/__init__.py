@@ -1,7 +1,9 @@
-"""The scoring group: champion models applied to the newest cutoff."""
+"""The scoring group: the champions (any family) applied per monthly cutoff."""
 
 import dagster as dg
 
-from ml_assets.scoring import assets
+from ml_assets.scoring import assets, tables
 
-defs = dg.Definitions(assets=dg.load_assets_from_modules([assets], group_name="scoring"))
+defs = dg.Definitions(
+    assets=[*dg.load_assets_from_modules([assets], group_name="scoring"), *tables.TABLES]
+)
