@@ -680,3 +680,24 @@ Nullson,2024-01-05,9.00,O5,1
     ]
     assert _rows(conn, "SELECT customer_id FROM transactions") == [("Nullson",)]
     _assert_balanced(summary)
+
+
+@pytest.mark.parametrize("selected", ["raw_transactions", "rejected_transactions"])
+def test_either_ingest_table_can_be_materialized_alone_and_both_stay_consistent(
+    tmp_path, selected
+):
+    path = _write(tmp_path, MESSY)
+    settings = settings_in(tmp_path, transactions=str(path), max_rejected_share=1.0)
+    result = run_assets([transaction_log, *CHECKS], settings, selection=[selected])
+
+    assert result.success
+    # both tables come from one load, so both are written and both are reported
+    reported = {
+        e.asset_key.to_user_string(): e.materialization.metadata["dagster/row_count"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert reported == {"raw_transactions": 4, "rejected_transactions": 10}
+    with duckdb.connect(settings.warehouse, read_only=True) as conn:
+        assert _rows(conn, "SELECT count(*) FROM transactions") == [(4,)]
+        assert _rows(conn, "SELECT count(*) FROM rejected_transactions") == [(10,)]
+        assert _rows(conn, "SELECT rows_kept, rows_rejected FROM ingest_log") == [(4, 10)]
