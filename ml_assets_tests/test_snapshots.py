@@ -4,6 +4,7 @@ and the leakage proof."""
 from datetime import date
 
 import dagster as dg
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +17,7 @@ from ml_assets.snapshots.assets import (
     stage_labels,
     validate_cutoffs,
 )
+from ml_assets.snapshots.store import columns, replace_cutoffs
 from ml_assets_tests.factories import random_transactions, warehouse_with
 
 T = date(2022, 6, 1)
@@ -190,3 +192,19 @@ def test_cutoffs_beyond_the_data_are_refused():
         validate_cutoffs(conn, [date(2023, 1, 1)])
     with pytest.raises(dg.Failure, match="No customer had purchased before"):
         validate_cutoffs(conn, [date(2021, 3, 1)])
+
+
+def test_a_failed_rebuild_of_a_changed_table_keeps_the_old_table():
+    conn = duckdb.connect(":memory:")
+    conn.execute("CREATE TABLE customer_features AS SELECT DATE '2022-01-01' AS cutoff_date, 1 AS old")
+    # new columns (so the table is rebuilt), and a row that fails only when inserted
+    conn.execute(
+        "CREATE TEMP VIEW staged_features AS SELECT DATE '2022-01-01' AS cutoff_date, "
+        "CAST(v AS INTEGER) AS new FROM (VALUES ('1'), ('not a number')) AS t(v)"
+    )
+    cutoffs = [date(2022, 1, 1)]
+    one = dg.MonthlyPartitionsDefinition(start_date="2022-01-01", end_date="2022-02-01")
+    with pytest.raises(duckdb.ConversionException):
+        replace_cutoffs(conn, "customer_features", "staged_features", cutoffs, one)
+    assert columns(conn, "customer_features") == [("cutoff_date", "DATE"), ("old", "INTEGER")]
+    assert conn.execute("SELECT * FROM customer_features").fetchall() == [(date(2022, 1, 1), 1)]
