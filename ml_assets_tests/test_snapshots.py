@@ -208,3 +208,19 @@ def test_a_failed_rebuild_of_a_changed_table_keeps_the_old_table():
         replace_cutoffs(conn, "customer_features", "staged_features", cutoffs, one)
     assert columns(conn, "customer_features") == [("cutoff_date", "DATE"), ("old", "INTEGER")]
     assert conn.execute("SELECT * FROM customer_features").fetchall() == [(date(2022, 1, 1), 1)]
+
+
+@pytest.mark.parametrize("table", ["missing", "empty"])
+def test_reference_check_fails_rather_than_raises_without_stored_features(tmp_path, table):
+    from ml_assets.snapshots.checks import customer_features_match_reference
+    from ml_assets.warehouse import warehouse_resource
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE TABLE transactions (customer_id VARCHAR, order_ts TIMESTAMP)")
+        if table == "empty":
+            conn.execute("CREATE TABLE customer_features (cutoff_date DATE, customer_id VARCHAR)")
+    result = customer_features_match_reference(warehouse=warehouse_resource(str(path)))
+    assert result.passed is False
+    assert "customer_features" in result.description and "materialize" in result.description
+    assert result.metadata["customers_compared"].value == 0
