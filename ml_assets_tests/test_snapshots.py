@@ -178,6 +178,7 @@ def test_labels_see_only_their_window():
     inside = tx[tx.order_ts < start].groupby("customer_id").head(1).copy()
     churners = set(original.customer_id[original.churned])
     inside = inside[inside.customer_id.isin(churners)].head(5)
+    assert len(inside) == 5, "the generated log must hold churners for this test to mean anything"
     inside["order_ts"] = end - pd.Timedelta(seconds=1)
     moved = labels_at(pd.concat([tx, inside], ignore_index=True), [cutoff], **settings)
     changed = original.merge(moved, on="customer_id").query("churned_x != churned_y")
