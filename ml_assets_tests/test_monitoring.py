@@ -62,10 +62,10 @@ def _tick(defs, name, instance, settings, cursor=None):
 
 def _schedule_tick(defs, name, instance, settings, when=datetime(2025, 1, 6, 6, 0)):
     schedule = defs.resolve_schedule_def(name)
-    context = dg.build_schedule_context(
+    with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=when, resources={"settings": settings}
-    )
-    return schedule.evaluate_tick(context)
+    ) as context:
+        return schedule.evaluate_tick(context)
 
 
 def _launch(defs, request, instance):
