@@ -62,6 +62,12 @@ class Settings(dg.ConfigurableResource):
         description="Exact repeated rows in a log without order ids: 'reject' sets them aside as "
         "duplicates, 'keep' treats them as genuine repeat purchases. Counted either way.",
     )
+    earliest_order_date: str = Field(
+        default="1970-01-02",
+        description="Rows dated before this day (YYYY-MM-DD, UTC) are rejected as implausible "
+        "timestamps: exports write a missing date as a sentinel such as 0001-01-01, 1899-12-31 "
+        "or Unix time 0 (1970-01-01), which is why the default is the day after it.",
+    )
     future_tolerance_days: int = Field(
         default=1,
         description="Rows dated more than this many days after the load time are rejected.",

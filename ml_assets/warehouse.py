@@ -6,14 +6,31 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
+
+from ml_assets.lib.runs import record_host, release_dead_runs
 
 
 def warehouse_resource(path: str, memory_limit: str = "40%") -> DuckDBResource:
     """The DuckDB resource; DuckDB spills to disk beyond ``memory_limit`` (bytes
     like '8GB' or a share of RAM like '40%'), leaving room for the models."""
-    return DuckDBResource(database=path, connection_config={"memory_limit": memory_limit})
+    return WarehouseResource(database=path, connection_config={"memory_limit": memory_limit})
+
+
+class WarehouseResource(DuckDBResource):
+    """DuckDB, plus a run-start hook: every step in the "warehouse" pool needs
+    this resource, and Dagster sets it up (in the in-process executor, once per
+    run) before the first step asks the pool for a slot. The hook frees the
+    slots of runs whose process died, so this run does not wait on them forever."""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run, instance = context.dagster_run, context.instance
+        if run is None or instance is None:  # a sensor tick or a direct call
+            return
+        record_host(instance, run)
+        release_dead_runs(instance, run.run_id, context.log)
 
 
 @contextmanager

@@ -8,6 +8,8 @@ the run dies exactly there, with its DuckDB transaction open, as it would on an
 OOM kill or a pulled plug. POINT ``none`` runs the command unchanged.
 
 Points (each lets the real code run up to the point, then hangs):
+  ingest        transaction_log has loaded the file, inside its step (which
+                holds the run's "warehouse" pool slot)
   training      ltv_model has fitted its boosters, nothing registered yet
   registration  the version folder is renamed to its final name and the
                 model_versions row inserted, the transaction not committed
@@ -32,7 +34,17 @@ def _hang(marker: str) -> None:
 def install(point: str, marker: str) -> None:
     if point == "none":
         return
-    if point == "training":
+    if point == "ingest":
+        from ml_assets.ingest import assets as ingest
+
+        load = ingest.load_transactions
+
+        def loaded_then_hang(*args, **kwargs):
+            load(*args, **kwargs)
+            _hang(marker)
+
+        ingest.load_transactions = loaded_then_hang
+    elif point == "training":
         from ml_assets.models import assets as models
 
         train = models.train_ltv

@@ -195,6 +195,32 @@ def test_a_row_gets_the_first_reason_it_fails(tmp_path, row, reason):
     assert _rows(conn, "SELECT source_row, reason FROM rejected_transactions") == [(2, reason)]
 
 
+def test_null_sentinel_timestamps_are_rejected_as_implausible(tmp_path):
+    text = (
+        f"{HEADER}\n"
+        "C1,0001-01-01 00:00:00,5,O1,1\n"  # DateTime.MinValue
+        "C1,1899-12-31,5,O2,1\n"  # the spreadsheet zero date
+        "C1,1900-01-01,5,O3,1\n"
+        "C1,1970-01-01 00:00:00,5,O4,1\n"  # Unix time 0
+        "C1,1969-12-31T23:30:00-01:00,5,O5,1\n"  # 1970-01-01 00:30 UTC
+        "C1,1970-01-02 00:00:00,5,O6,1\n"  # the earliest plausible day, kept
+        "C1,2024-01-01,5,O7,1\n"
+    )
+    conn, summary = _load(tmp_path, _write(tmp_path, text))
+    assert _rows(conn, "SELECT source_row, reason FROM rejected_transactions ORDER BY 1") == [
+        (r, "implausible_timestamp") for r in (1, 2, 3, 4, 5)
+    ]
+    assert _rows(conn, "SELECT order_id FROM transactions ORDER BY 1") == [("O6",), ("O7",)]
+    assert summary["rejected_by_reason"]["implausible_timestamp"] == 5
+    # the limit is a setting: a log of old records can lower it
+    conn, _ = _load(tmp_path, _write(tmp_path, text), earliest_order_date="1900-01-01")
+    assert _rows(conn, "SELECT source_row FROM rejected_transactions ORDER BY 1") == [(1,), (2,)]
+    # a bad timestamp is still a bad timestamp, and a sentinel with a bad amount is
+    # judged by its timestamp first
+    conn, _ = _load(tmp_path, _write(tmp_path, f"{HEADER}\nC0,2024-01-01,1,O0,1\nC1,0001-01-01,x,O9,1\n"))
+    assert _rows(conn, "SELECT reason FROM rejected_transactions") == [("implausible_timestamp",)]
+
+
 def test_future_tolerance_is_measured_from_the_load_time(tmp_path):
     text = f"{HEADER}\nC1,2024-06-01 23:00,1,O1,1\nC1,2024-06-02 01:00,1,O2,1\n"
     conn, _ = _load(tmp_path, _write(tmp_path, text), future_tolerance_days=1)
@@ -516,6 +542,7 @@ def test_unsupported_or_unreadable_files_fail(tmp_path):
         ({"duplicate_rows": "drop"}, "ML_ASSETS_DUPLICATE_ROWS"),
         ({"timestamp_format": "%Q"}, "ML_ASSETS_TIMESTAMP_FORMAT"),
         ({"max_amount": 0.0}, "ML_ASSETS_MAX_AMOUNT"),
+        ({"earliest_order_date": "01/01/1970"}, "ML_ASSETS_EARLIEST_ORDER_DATE"),
     ],
 )
 def test_invalid_settings_fail_naming_the_variable(tmp_path, overrides, variable):
@@ -680,3 +707,24 @@ Nullson,2024-01-05,9.00,O5,1
     ]
     assert _rows(conn, "SELECT customer_id FROM transactions") == [("Nullson",)]
     _assert_balanced(summary)
+
+
+@pytest.mark.parametrize("selected", ["raw_transactions", "rejected_transactions"])
+def test_either_ingest_table_can_be_materialized_alone_and_both_stay_consistent(
+    tmp_path, selected
+):
+    path = _write(tmp_path, MESSY)
+    settings = settings_in(tmp_path, transactions=str(path), max_rejected_share=1.0)
+    result = run_assets([transaction_log, *CHECKS], settings, selection=[selected])
+
+    assert result.success
+    # both tables come from one load, so both are written and both are reported
+    reported = {
+        e.asset_key.to_user_string(): e.materialization.metadata["dagster/row_count"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert reported == {"raw_transactions": 4, "rejected_transactions": 10}
+    with duckdb.connect(settings.warehouse, read_only=True) as conn:
+        assert _rows(conn, "SELECT count(*) FROM transactions") == [(4,)]
+        assert _rows(conn, "SELECT count(*) FROM rejected_transactions") == [(10,)]
+        assert _rows(conn, "SELECT rows_kept, rows_rejected FROM ingest_log") == [(4, 10)]

@@ -52,18 +52,20 @@ def _defs(settings) -> dg.Definitions:
 
 def _tick(defs, name, instance, settings, cursor=None):
     sensor = defs.resolve_sensor_def(name)
-    context = dg.build_sensor_context(
+    # closing the context tears its resources down now, not whenever the garbage
+    # collector finalises them (which can leave a disposed instance current)
+    with dg.build_sensor_context(
         instance=instance, cursor=cursor, definitions=defs, resources={"settings": settings}
-    )
-    return sensor.evaluate_tick(context)
+    ) as context:
+        return sensor.evaluate_tick(context)
 
 
 def _schedule_tick(defs, name, instance, settings, when=datetime(2025, 1, 6, 6, 0)):
     schedule = defs.resolve_schedule_def(name)
-    context = dg.build_schedule_context(
+    with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=when, resources={"settings": settings}
-    )
-    return schedule.evaluate_tick(context)
+    ) as context:
+        return schedule.evaluate_tick(context)
 
 
 def _launch(defs, request, instance):
@@ -320,6 +322,31 @@ def test_new_data_sensor_fires_on_growth_and_new_months_once(tmp_path):
         # the run covers the new cutoffs up to the file's newest event
         assert request.tags[RANGE_END_TAG] == "2025-01-01"
         assert fired.cursor != grown.cursor
+
+
+def test_new_data_sensor_honours_the_growth_threshold_for_a_relative_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_sample(tmp_path / "tx.csv", n_customers=300, seed=5, malformed=False, end="2024-06-30")
+    settings = settings_in(tmp_path, transactions="tx.csv")  # relative, as users set it
+    defs = _defs(settings)
+    resources = {"settings": settings, "warehouse": warehouse_resource(settings.warehouse)}
+    with dg.instance_for_test() as instance:
+        dg.materialize([transaction_log], instance=instance, resources=resources)
+        # a few late rows (the newest stays last): about 1% more bytes, under the 10%
+        # threshold, no new month
+        lines = (tmp_path / "tx.csv").read_text().splitlines(keepends=True)
+        with open(tmp_path / "tx.csv", "a") as handle:
+            handle.writelines(lines[1 : len(lines) // 100 + 2] + lines[-1:])
+        small = _tick(defs, "new_data_sensor", instance, settings)
+        assert small.run_requests == []
+        assert "+1." in small.skip_message and "threshold 10%" in small.skip_message
+        assert small.skip_message.startswith(str(tmp_path / "tx.csv"))
+        # past the threshold it fires, for growth alone
+        with open(tmp_path / "tx.csv", "a") as handle:
+            handle.writelines(lines[1 : len(lines) // 5 + 2] + lines[-1:])
+        (request,) = _tick(defs, "new_data_sensor", instance, settings).run_requests
+        assert "bytes since the last load" in request.tags[TRIGGER_TAG]
+        assert "different file" not in request.tags[TRIGGER_TAG]
 
 
 def test_source_state_reads_parquet_footer_and_csv_tail_only(tmp_path):

@@ -4,6 +4,7 @@ and the leakage proof."""
 from datetime import date
 
 import dagster as dg
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +17,7 @@ from ml_assets.snapshots.assets import (
     stage_labels,
     validate_cutoffs,
 )
+from ml_assets.snapshots.store import columns, replace_cutoffs
 from ml_assets_tests.factories import random_transactions, warehouse_with
 
 T = date(2022, 6, 1)
@@ -176,6 +178,7 @@ def test_labels_see_only_their_window():
     inside = tx[tx.order_ts < start].groupby("customer_id").head(1).copy()
     churners = set(original.customer_id[original.churned])
     inside = inside[inside.customer_id.isin(churners)].head(5)
+    assert len(inside) == 5, "the generated log must hold churners for this test to mean anything"
     inside["order_ts"] = end - pd.Timedelta(seconds=1)
     moved = labels_at(pd.concat([tx, inside], ignore_index=True), [cutoff], **settings)
     changed = original.merge(moved, on="customer_id").query("churned_x != churned_y")
@@ -190,3 +193,35 @@ def test_cutoffs_beyond_the_data_are_refused():
         validate_cutoffs(conn, [date(2023, 1, 1)])
     with pytest.raises(dg.Failure, match="No customer had purchased before"):
         validate_cutoffs(conn, [date(2021, 3, 1)])
+
+
+def test_a_failed_rebuild_of_a_changed_table_keeps_the_old_table():
+    conn = duckdb.connect(":memory:")
+    conn.execute("CREATE TABLE customer_features AS SELECT DATE '2022-01-01' AS cutoff_date, 1 AS old")
+    # new columns (so the table is rebuilt), and a row that fails only when inserted
+    conn.execute(
+        "CREATE TEMP VIEW staged_features AS SELECT DATE '2022-01-01' AS cutoff_date, "
+        "CAST(v AS INTEGER) AS new FROM (VALUES ('1'), ('not a number')) AS t(v)"
+    )
+    cutoffs = [date(2022, 1, 1)]
+    one = dg.MonthlyPartitionsDefinition(start_date="2022-01-01", end_date="2022-02-01")
+    with pytest.raises(duckdb.ConversionException):
+        replace_cutoffs(conn, "customer_features", "staged_features", cutoffs, one)
+    assert columns(conn, "customer_features") == [("cutoff_date", "DATE"), ("old", "INTEGER")]
+    assert conn.execute("SELECT * FROM customer_features").fetchall() == [(date(2022, 1, 1), 1)]
+
+
+@pytest.mark.parametrize("table", ["missing", "empty"])
+def test_reference_check_fails_rather_than_raises_without_stored_features(tmp_path, table):
+    from ml_assets.snapshots.checks import customer_features_match_reference
+    from ml_assets.warehouse import warehouse_resource
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE TABLE transactions (customer_id VARCHAR, order_ts TIMESTAMP)")
+        if table == "empty":
+            conn.execute("CREATE TABLE customer_features (cutoff_date DATE, customer_id VARCHAR)")
+    result = customer_features_match_reference(warehouse=warehouse_resource(str(path)))
+    assert result.passed is False
+    assert "customer_features" in result.description and "materialize" in result.description
+    assert result.metadata["customers_compared"].value == 0

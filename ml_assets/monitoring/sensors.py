@@ -12,6 +12,8 @@ All start STOPPED (see ``ml_assets/monitoring/__init__.py``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
 from ml_assets.monitoring import source
@@ -145,12 +147,18 @@ def new_data_findings(state: dict, load: dict, growth: float) -> tuple[list[str]
     )
     if new_month:
         findings.append(f"new month {newest:%Y-%m} (last load ended {loaded:%Y-%m-%d})")
-    if state["path"] != load["source_path"]:
+    if not same_file(state["path"], load["source_path"]):
         findings.append(f"a different file than the last load ({load['source_path']})")
     seen = "newest event unknown" if newest is None else f"newest event {newest:%Y-%m-%d}"
     verdict = (f"{grown:+.1%} {unit} since the last load (threshold {growth:.0%}), {seen}, "
                f"last load ended {loaded:%Y-%m-%d}" if loaded else "no events loaded")
     return findings, verdict
+
+
+def same_file(path: str, loaded_path: str) -> bool:
+    """Whether two paths name the same file, both resolved the way ingest records
+    the path it loaded (against the current directory, links followed)."""
+    return Path(path).resolve() == Path(loaded_path).resolve()
 
 
 def decay_verdict(rows: list[dict], task: str, champions: dict, n: int) -> dict:

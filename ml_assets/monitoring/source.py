@@ -31,9 +31,10 @@ class WarehouseBusy(Exception):
 
 def source_state(settings: Settings) -> dict | None:
     """``{"path", "bytes", "mtime_ns", "rows", "newest_event"}`` of the transaction
-    file, None when it does not exist. ``rows`` is known for Parquet only;
-    ``newest_event`` is None when it cannot be read cheaply (gzip, unparseable)."""
-    path = settings.transactions_path()
+    file, None when it does not exist. ``path`` is resolved, as ingest records it
+    in ``ingest_log``; ``rows`` is known for Parquet only; ``newest_event`` is None
+    when it cannot be read cheaply (gzip, unparseable)."""
+    path = settings.transactions_path().resolve()
     try:
         stat = path.stat()
     except FileNotFoundError:

@@ -19,20 +19,22 @@ def replace_cutoffs(
 ) -> None:
     """Replace ``table``'s rows for ``cutoffs`` with the temp table ``staged``.
 
-    One transaction: readers see the old rows or the new, never a mix. Table
-    names are constants from code; values are bound.
+    One transaction, a rebuild after a change of columns included: readers see
+    the old rows or the new, never a mix, and a failure leaves the old table as
+    it was. Table names are constants from code; values are bound.
     """
     staged_columns = columns(conn, staged)
-    if table_exists(conn, table) and columns(conn, table) != staged_columns:
-        every_key = set(partitions_def.get_partition_keys())
-        if not every_key <= {c.isoformat() for c in cutoffs}:
-            raise dg.Failure(
-                f"The columns of {table} changed in code (stored: {len(columns(conn, table))}, "
-                f"new: {len(staged_columns)}). Materialize every cutoff in one run so the table "
-                "is rebuilt whole, e.g. dagster asset materialize --partition-range START...END."
-            )
-        conn.execute(f"DROP TABLE {table}")
     with atomic(conn):
+        if table_exists(conn, table) and columns(conn, table) != staged_columns:
+            every_key = set(partitions_def.get_partition_keys())
+            if not every_key <= {c.isoformat() for c in cutoffs}:
+                raise dg.Failure(
+                    f"The columns of {table} changed in code (stored: "
+                    f"{len(columns(conn, table))}, new: {len(staged_columns)}). Materialize "
+                    "every cutoff in one run so the table is rebuilt whole, e.g. dagster asset "
+                    "materialize --partition-range START...END."
+                )
+            conn.execute(f"DROP TABLE {table}")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM {staged} LIMIT 0")
         conn.execute(
             f"DELETE FROM {table} WHERE cutoff_date IN (SELECT unnest($cutoffs::DATE[]))",

@@ -1,6 +1,8 @@
 -- Parse every mapped row and give it the first row rule it fails, in this order:
---   missing_customer_id, bad_timestamp, bad_amount, bad_quantity,
---   future_timestamp, implausible_amount, duplicate_row.
+--   missing_customer_id, bad_timestamp, implausible_timestamp, bad_amount,
+--   bad_quantity, future_timestamp, implausible_amount, duplicate_row.
+-- A time before $earliest is a null sentinel (0001-01-01, 1899-12-31, Unix
+-- time 0), not a purchase: the row holds no real event, whatever else it says.
 -- The order rules (order_rules_*.sql) then judge the rows still valid.
 -- (malformed_line rows never get here: they have no fields to parse.)
 CREATE OR REPLACE TEMP TABLE ingest_verdicts AS
@@ -57,6 +59,7 @@ SELECT
     CASE
         WHEN customer_id IS NULL THEN 'missing_customer_id'
         WHEN order_ts IS NULL THEN 'bad_timestamp'
+        WHEN order_ts < $earliest THEN 'implausible_timestamp'
         WHEN amount IS NULL OR NOT isfinite(amount) THEN 'bad_amount'
         WHEN has_quantity AND (quantity IS NULL OR NOT isfinite(quantity)) THEN 'bad_quantity'
         WHEN order_ts > $future_limit THEN 'future_timestamp'
