@@ -6,7 +6,7 @@ from ml_assets import evaluation, ingest, models, promotion, scoring, snapshots
 from ml_assets import monitoring
 from ml_assets.lib.handoff import HandoffIOManager
 from ml_assets.settings import Settings
-from ml_assets.warehouse import warehouse_resource
+from ml_assets.lib.warehouse import warehouse_resource
 
 settings = Settings.from_env()
 

@@ -8,7 +8,7 @@ import pytest
 
 from ml_assets.lib.handoff import HandoffIOManager
 from ml_assets.settings import Settings
-from ml_assets.warehouse import warehouse_resource
+from ml_assets.lib.warehouse import warehouse_resource
 
 
 def settings_in(folder: Path, **overrides) -> Settings:

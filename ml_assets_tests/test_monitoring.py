@@ -24,7 +24,7 @@ from ml_assets.monitoring.assets import model_performance
 from ml_assets.monitoring.jobs import RANGE_END_TAG, RANGE_START_TAG, cutoff_range, scoring_request
 from ml_assets.monitoring.performance import realized_performance
 from ml_assets.lib.tags import PARTITION_TAG, TRIGGER_TAG
-from ml_assets.warehouse import warehouse_resource
+from ml_assets.lib.warehouse import warehouse_resource
 from ml_assets_tests.conftest import resources_for, settings_in
 from ml_assets_tests.factories import random_transactions, snapshot_tables
 

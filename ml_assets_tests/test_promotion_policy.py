@@ -14,7 +14,8 @@ from ml_assets.promotion.policy import (
     limit_failures,
     ltv_policy,
 )
-from ml_assets.promotion.stats import delong_test, paired_bootstrap
+from ml_assets.promotion.stats import delong_test
+from ml_assets_tests.reference_stats import paired_bootstrap
 from ml_assets.settings import Settings
 
 

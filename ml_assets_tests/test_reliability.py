@@ -25,7 +25,7 @@ from ml_assets import registry
 from ml_assets.ingest.assets import load_transactions
 from ml_assets.models.artifacts import read_model, write_model
 from ml_assets.registry import __main__ as registry_cli
-from ml_assets.warehouse import warehouse_resource
+from ml_assets.lib.warehouse import warehouse_resource
 from ml_assets_tests.conftest import resources_for, settings_in
 from ml_assets_tests.factories import snapshot_tables
 

@@ -19,7 +19,7 @@ from ml_assets.models.data import load_frame
 from ml_assets.models.predict import load, predict
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings
-from ml_assets.warehouse import connect
+from ml_assets.lib.warehouse import connect
 
 CHURN_TABLE = ["roc_auc", "pr_auc", "brier", "log_loss", "ece", "precision", "recall",
                "lift", "lift_top_decile", "mean_pred", "base_rate"]

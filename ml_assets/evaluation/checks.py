@@ -5,7 +5,7 @@ row in the table."""
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from ml_assets.warehouse import connect, read_sql
+from ml_assets.lib.warehouse import connect, read_sql
 
 REQUIRED = {
     "churn": ["roc_auc", "brier", "ece", "log_loss"],

@@ -7,7 +7,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml_assets.warehouse import atomic, read_sql
+from ml_assets.lib.warehouse import atomic, read_sql
 
 
 @dataclass

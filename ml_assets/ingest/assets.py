@@ -18,12 +18,11 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from ml_assets.lib.columns import EXAMPLE_MAP, CANONICAL, REQUIRED, parse_column_map
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings, env_var
-from ml_assets.warehouse import atomic, connect, read_sql
+from ml_assets.lib.warehouse import atomic, connect, read_sql
 
-CANONICAL = ("customer_id", "order_ts", "amount", "order_id", "quantity")
-REQUIRED = ("customer_id", "order_ts", "amount")
 
 # Why a row is rejected. A row gets the first reason it fails, in this order,
 # except that in 'lines' mode an order's total is held against max_amount last.
@@ -43,9 +42,6 @@ REASONS = (
 
 _ORDER_ID_MODES = ("unique", "lines")
 _DUPLICATE_ROWS = ("reject", "keep")
-_EXAMPLE_MAP = (
-    "'customer_id=CustomerID,order_ts=InvoiceDate,amount=Quantity*Price,order_id=Invoice'"
-)
 _CHUNK = 1 << 20
 _STAGING = (
     "ingest_file", "ingest_mapped", "ingest_verdicts", "ingest_orders", "ingest_malformed",
@@ -174,31 +170,6 @@ def file_fingerprint(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def parse_column_map(text: str) -> dict[str, tuple[str, ...]]:
-    """``'customer_id=CustomerID,amount=Quantity*Price'`` -> ``{"customer_id":
-    ("CustomerID",), "amount": ("Quantity", "Price")}``. Only amount may be a
-    product of two columns; canonical names not mentioned are looked up as is."""
-    mapping: dict[str, tuple[str, ...]] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = (s.strip() for s in part.partition("="))
-        names = tuple(n.strip() for n in value.split("*"))
-        problem = None
-        if not sep or not value or not all(names):
-            problem = f"'{part}' is not canonical=FileColumn"
-        elif key not in CANONICAL:
-            problem = f"'{key}' is not one of {', '.join(CANONICAL)}"
-        elif key in mapping:
-            problem = f"'{key}' is mapped twice"
-        elif len(names) > (2 if key == "amount" else 1):
-            problem = f"'{part}': only amount may be a product, and of two columns"
-        if problem:
-            raise dg.Failure(
-                f"{env_var('column_map')}={text!r}: {problem}. Example: {_EXAMPLE_MAP}."
-            )
-        mapping[key] = names
-    return mapping
-
-
 def resolve_columns(
     mapping: dict[str, tuple[str, ...]], header: list[str], path: Path
 ) -> dict[str, tuple[str, ...]]:
@@ -216,7 +187,7 @@ def resolve_columns(
     if missing:
         raise dg.Failure(
             f"Transaction log {path} has no column for {'; '.join(missing)}. Its columns are: "
-            f"{', '.join(header)}. Set {env_var('column_map')} to map them, e.g. {_EXAMPLE_MAP}."
+            f"{', '.join(header)}. Set {env_var('column_map')} to map them, e.g. {EXAMPLE_MAP}."
         )
     return resolved
 

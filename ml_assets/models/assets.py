@@ -26,7 +26,7 @@ from ml_assets.models.span import require_span
 from ml_assets.models.splits import plan_split
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings
-from ml_assets.warehouse import connect
+from ml_assets.lib.warehouse import connect
 
 SNAPSHOTS = ["training_snapshots", "customer_features"]
 HANDOFF = "handoff"

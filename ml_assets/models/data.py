@@ -5,7 +5,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from ml_assets.warehouse import read_sql, table_exists
+from ml_assets.lib.warehouse import read_sql, table_exists
 
 KEYS = ["cutoff_date", "customer_id"]
 LABELS = ["churned", "future_spend"]

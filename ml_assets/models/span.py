@@ -10,7 +10,7 @@ import duckdb
 
 from ml_assets.models.splits import closed_before
 from ml_assets.settings import Settings, env_var
-from ml_assets.warehouse import read_sql
+from ml_assets.lib.warehouse import read_sql
 
 SETTING = {"churn": "churn_window_days", "ltv": "ltv_horizon_days"}
 

@@ -18,7 +18,7 @@ from ml_assets.monitoring import drift, plots
 from ml_assets.monitoring.performance import realized_performance
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings
-from ml_assets.warehouse import atomic, connect, read_sql, table_exists
+from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
 
 PREDICTIONS = {"churn_probability": "churn", "predicted_ltv": "ltv"}
 _WORST = ["feature", "psi", "ks_statistic", "wasserstein", "missing_change", "mean_reference",

@@ -39,7 +39,7 @@ from ml_assets.promotion.policy import (
 )
 from ml_assets.promotion.stats import delong_test, paired_bootstrap_gini
 from ml_assets.settings import Settings
-from ml_assets.warehouse import connect
+from ml_assets.lib.warehouse import connect
 
 @dg.asset(
     ins={"evaluation": dg.AssetIn("churn_evaluation")}, pool="warehouse",

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ml_assets import registry
-from ml_assets.warehouse import read_sql, table_exists
+from ml_assets.lib.warehouse import read_sql, table_exists
 
 Key = tuple[str, str, int]  # (role, model_name, version)
 

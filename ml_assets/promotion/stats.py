@@ -34,41 +34,12 @@ def delong_test(y, p_candidate, p_reference, level: float = 0.95) -> dict:
     return _record("delong", diff, se, level, candidate=float(auc[0]), reference=float(auc[1]))
 
 
-def paired_bootstrap(
-    y, p_candidate, p_reference, metric, n_boot: int = 1000, seed: int = 0, level: float = 0.95
-) -> dict:
-    """Percentile bootstrap of metric(candidate) - metric(reference), resampling
-    customers with replacement (the same rows for both models in each draw).
-    ``metric(y, pred)`` is higher-is-better."""
-    y, a, b = (np.asarray(v, float) for v in (y, p_candidate, p_reference))
-    rng = np.random.default_rng(seed)
-    observed = float(metric(y, a) - metric(y, b))
-    diffs = np.empty(n_boot)
-    for i in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
-        diffs[i] = metric(y[idx], a[idx]) - metric(y[idx], b[idx])
-    diffs = diffs[np.isfinite(diffs)]
-    if len(diffs) < n_boot // 2:
-        raise ValueError("The bootstrap metric was undefined in most resamples (constant values?).")
-    tail = (1 - level) / 2
-    return {
-        "method": f"paired bootstrap ({len(diffs)} resamples)",
-        "difference": observed,
-        "ci_low": float(np.quantile(diffs, tail)),
-        "ci_high": float(np.quantile(diffs, 1 - tail)),
-        # share of resamples where the candidate is no better, with the +1 correction
-        "p_value": float((np.sum(diffs <= 0) + 1) / (len(diffs) + 1)),
-        "candidate": float(metric(y, a)),
-        "reference": float(metric(y, b)),
-    }
-
-
 def paired_bootstrap_gini(
     y, p_candidate, p_reference, n_boot: int = 1000, seed: int = 0, level: float = 0.95
 ) -> dict:
-    """``paired_bootstrap`` of the normalized Gini, in linear time per resample.
+    """A paired percentile bootstrap of the normalized Gini, in linear time per resample.
 
-    Draws the same resamples as ``paired_bootstrap(..., normalized_gini)`` with the
+    Draws the same resamples as the generic paired bootstrap (in the tests) with the
     same seed and gives the same numbers, but represents a resample by how often
     it holds each customer: sorting each vector once, a resample's average ranks
     follow from running sums of those counts, with ties averaged as rankdata does.

@@ -26,7 +26,7 @@ from ml_assets.registry.registry import (
     atomic,
     load_verified,
 )
-from ml_assets.warehouse import read_sql
+from ml_assets.lib.warehouse import read_sql
 
 ALIASES = ("champion", "challenger")
 Ref = tuple[str, int]  # (model_name, version)

@@ -35,7 +35,7 @@ import duckdb
 import pandas as pd
 
 from ml_assets.registry import artifacts
-from ml_assets.warehouse import atomic, in_transaction, read_sql
+from ml_assets.lib.warehouse import atomic, in_transaction, read_sql
 
 _JSON_COLUMNS = ("training_cutoffs", "features", "hyperparameters", "metrics")
 

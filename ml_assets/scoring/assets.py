@@ -21,7 +21,7 @@ from ml_assets.models.predict import Loaded, explainer, load, predict
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.scoring.reasons import rfm_reasons, top_reasons
 from ml_assets.settings import Settings
-from ml_assets.warehouse import atomic, connect, read_sql, table_exists
+from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
 
 RISK_LEVELS = ["low", "medium", "high", "critical"]
 VALUE_SEGMENTS = ["low", "medium", "high", "top"]

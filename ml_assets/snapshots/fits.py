@@ -5,7 +5,7 @@ import json
 import duckdb
 import pandas as pd
 
-from ml_assets.warehouse import atomic, read_sql
+from ml_assets.lib.warehouse import atomic, read_sql
 
 
 def store_fits(conn: duckdb.DuckDBPyConnection, fits: list[dict]) -> None:

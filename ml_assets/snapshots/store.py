@@ -7,7 +7,7 @@ from datetime import date
 import dagster as dg
 import duckdb
 
-from ml_assets.warehouse import atomic, table_exists
+from ml_assets.lib.warehouse import atomic, table_exists
 
 
 def replace_cutoffs(
