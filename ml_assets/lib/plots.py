@@ -122,25 +122,6 @@ def importance_plot(importance: pd.Series, top: int = 15) -> str:
     return image(fig, f"Top {len(shown)} features")
 
 
-def line_plot(frame: pd.DataFrame, x: str, ys: list[str], title: str) -> str:
-    """Each column in ``ys`` against column ``x`` (typically a date), one line each."""
-    missing = [c for c in [x, *ys] if c not in frame.columns]
-    if missing:
-        raise ValueError(f"line_plot: columns {missing} not in frame {list(frame.columns)}.")
-    if not ys:
-        raise ValueError("line_plot: pass at least one column in ys.")
-    if frame.empty:
-        raise ValueError(f"line_plot: frame for '{title}' has no rows to plot.")
-    ordered = frame.sort_values(x)
-    fig, ax = _figure()
-    for column in ys:
-        ax.plot(ordered[x], ordered[column], marker="o", markersize=3, label=column)
-    ax.legend(fontsize=7)
-    ax.set_xlabel(x)
-    ax.tick_params(axis="x", labelsize=7, labelrotation=30)
-    return image(fig, title)
-
-
 def _labels(y_true, preds: dict) -> np.ndarray:
     """Binary labels, with every model's probabilities validated against them."""
     y = _values(y_true, preds)
