@@ -30,10 +30,14 @@ import pandas as pd
 
 from ml_assets.ingest.assets import load_transactions
 from ml_assets.ingest.sample_data import write_sample
+from ml_assets.lib.warehouse import read_sql
 from ml_assets.monitoring import assets as monitoring_assets
-from ml_assets.monitoring.sensors import drift_retrain_sensor, new_data_sensor, performance_sensor
+from ml_assets.monitoring.sensors import (
+    drift_retrain_sensor,
+    new_data_sensor,
+    performance_sensor,
+)
 from ml_assets.settings import Settings
-from ml_assets.warehouse import read_sql
 
 SENSORS = {"drift": drift_retrain_sensor, "new_data": new_data_sensor,
            "performance": performance_sensor}

@@ -2,11 +2,18 @@
 
 import dagster as dg
 
-from ml_assets import evaluation, ingest, models, promotion, scoring, snapshots
-from ml_assets import monitoring
+from ml_assets import (
+    evaluation,
+    ingest,
+    models,
+    monitoring,
+    promotion,
+    scoring,
+    snapshots,
+)
 from ml_assets.lib.handoff import HandoffIOManager
-from ml_assets.settings import Settings
 from ml_assets.lib.warehouse import warehouse_resource
+from ml_assets.settings import Settings
 
 settings = Settings.from_env()
 

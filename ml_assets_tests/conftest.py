@@ -7,14 +7,22 @@ import dagster as dg
 import pytest
 
 from ml_assets.lib.handoff import HandoffIOManager
-from ml_assets.settings import Settings
 from ml_assets.lib.warehouse import warehouse_resource
+from ml_assets.settings import Settings
 
 
 def settings_in(folder: Path, **overrides) -> Settings:
     """Settings whose warehouse and model folder live in ``folder``."""
     values = {"warehouse": str(folder / "warehouse.duckdb"), "model_dir": str(folder / "models")}
     return Settings(**{**values, **overrides})
+
+
+def executable(definitions) -> list:
+    """The definitions' assets that a run can materialize (not the external specs
+    of side tables) and their checks, for ``dagster.materialize``."""
+    return [a for a in definitions.assets if isinstance(a, dg.AssetsDefinition)] + list(
+        definitions.asset_checks
+    )
 
 
 def resources_for(settings: Settings) -> dict:

@@ -10,7 +10,6 @@ import dagster as dg
 
 from ml_assets import ingest, snapshots
 from ml_assets.settings import Settings
-from ml_assets.lib.warehouse import warehouse_resource
 from ml_assets_tests.conftest import resources_for
 
 settings = Settings.from_env()

@@ -16,7 +16,7 @@ from ml_assets import registry
 from ml_assets.definitions import defs
 from ml_assets.ingest.sample_data import write_sample
 from ml_assets.settings import Settings
-from ml_assets_tests.conftest import resources_for, settings_in
+from ml_assets_tests.conftest import executable, resources_for, settings_in
 
 RANGE = {"dagster/asset_partition_range_start": "2022-01-01",
          "dagster/asset_partition_range_end": "2025-01-01"}
@@ -37,7 +37,7 @@ RETRAIN = dg.AssetSelection.assets("churn_model", "ltv_model").downstream() \
 def _run(instance, settings, selection, training=FAST, tags=None, raise_on_error=True,
          partition_key=None, models=("churn_model", "ltv_model")):
     return dg.materialize(
-        [*defs.assets, *defs.asset_checks],
+        executable(defs),
         selection=selection,
         instance=instance,
         resources=resources_for(settings),

@@ -24,9 +24,13 @@ import pytest
 
 from ml_assets.ingest.assets import transaction_log
 from ml_assets.settings import Settings
-from ml_assets.lib.warehouse import warehouse_resource
 from ml_assets_tests.conftest import resources_for
-from ml_assets_tests.factories import monthly, random_transactions, snapshot_tables, warehouse_with
+from ml_assets_tests.factories import (
+    monthly,
+    random_transactions,
+    snapshot_tables,
+    warehouse_with,
+)
 from ml_assets_tests.instances import PROJECT, project_instance_home
 
 BACKFILL = ("2022-01-01", "2022-12-01")

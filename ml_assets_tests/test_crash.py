@@ -92,12 +92,12 @@ def _first_run_in_process(env: dict, home: Path) -> None:
     already) and on the same instance the killed runs use."""
     from ml_assets.definitions import defs
     from ml_assets.settings import Settings
-    from ml_assets_tests.conftest import resources_for
+    from ml_assets_tests.conftest import executable, resources_for
 
     settings = Settings.from_env(env)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         result = dg.materialize(
-            [*defs.assets, *defs.asset_checks],
+            executable(defs),
             selection=f"{UPSTREAM},{LTV_PATH}".split(","),
             instance=instance,
             resources=resources_for(settings),

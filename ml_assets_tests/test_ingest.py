@@ -21,6 +21,7 @@ from ml_assets.ingest.assets import (
 )
 from ml_assets.lib.columns import parse_column_map
 from ml_assets.lib.warehouse import warehouse_resource
+from ml_assets.settings import Settings
 from ml_assets_tests.conftest import run_assets, settings_in
 
 NOW = datetime(2024, 6, 1)
@@ -536,19 +537,33 @@ def test_unsupported_or_unreadable_files_fail(tmp_path):
         _load(tmp_path, path)
 
 
+def test_an_invalid_timestamp_format_fails_the_load_naming_the_variable(tmp_path):
+    with pytest.raises(dg.Failure, match="ML_ASSETS_TIMESTAMP_FORMAT"):
+        _load(tmp_path, _write(tmp_path, CLEAN), timestamp_format="%Q")
+
+
 @pytest.mark.parametrize(
-    "overrides, variable",
+    "environ, variable",
     [
-        ({"order_id_mode": "orders"}, "ML_ASSETS_ORDER_ID_MODE"),
-        ({"duplicate_rows": "drop"}, "ML_ASSETS_DUPLICATE_ROWS"),
-        ({"timestamp_format": "%Q"}, "ML_ASSETS_TIMESTAMP_FORMAT"),
-        ({"max_amount": 0.0}, "ML_ASSETS_MAX_AMOUNT"),
-        ({"earliest_order_date": "01/01/1970"}, "ML_ASSETS_EARLIEST_ORDER_DATE"),
+        ({"ML_ASSETS_ORDER_ID_MODE": "orders"}, "ML_ASSETS_ORDER_ID_MODE"),
+        ({"ML_ASSETS_DUPLICATE_ROWS": "drop"}, "ML_ASSETS_DUPLICATE_ROWS"),
+        ({"ML_ASSETS_MAX_AMOUNT": "0"}, "ML_ASSETS_MAX_AMOUNT"),
+        ({"ML_ASSETS_EARLIEST_ORDER_DATE": "01/01/1970"}, "ML_ASSETS_EARLIEST_ORDER_DATE"),
+        ({"ML_ASSETS_RISK_THRESHOLDS": "0.5,0.3,0.7"}, "ML_ASSETS_RISK_THRESHOLDS"),
+        ({"ML_ASSETS_ACTIVE_DAYS": "-1"}, "ML_ASSETS_ACTIVE_DAYS"),
+        ({"ML_ASSETS_ACTIVE_DAYS": "a year"}, "ML_ASSETS_ACTIVE_DAYS"),
     ],
 )
-def test_invalid_settings_fail_naming_the_variable(tmp_path, overrides, variable):
-    with pytest.raises(dg.Failure, match=variable):
-        _load(tmp_path, _write(tmp_path, CLEAN), **overrides)
+def test_invalid_settings_are_refused_when_read_naming_the_variable(environ, variable):
+    with pytest.raises(dg.DagsterInvalidConfigError, match=variable):
+        Settings.from_env(environ)
+
+
+def test_settings_parse_lists_and_choices_from_the_environment():
+    settings = Settings.from_env({"ML_ASSETS_RISK_THRESHOLDS": "0.2, 0.4,0.9",
+                                  "ML_ASSETS_ORDER_ID_MODE": "lines"})
+    assert settings.risk_thresholds == [0.2, 0.4, 0.9] and settings.order_id_mode == "lines"
+    assert Settings.from_env({}).value_segments == [0.5, 0.8, 0.95]
 
 
 @pytest.mark.parametrize(

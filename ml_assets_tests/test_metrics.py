@@ -20,7 +20,6 @@ from sklearn.metrics import (
 )
 
 from ml_assets.lib import plots
-from ml_assets.lib.tables import markdown_table
 from ml_assets.lib.metrics import (
     calibration_table,
     churn_metrics,
@@ -30,6 +29,7 @@ from ml_assets.lib.metrics import (
     ltv_metrics,
     normalized_gini,
 )
+from ml_assets.lib.tables import markdown_table
 
 # 20 customers, 6 churners (base rate 0.3); rows 1 and 2 tie at p = 0.90.
 P20 = np.array([0.95, 0.90, 0.90, 0.80, 0.75, 0.70, 0.65, 0.60, 0.55, 0.50,

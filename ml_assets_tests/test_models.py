@@ -11,7 +11,12 @@ from ml_assets.models.config import ChurnModelConfig, LtvModelConfig
 from ml_assets.models.data import feature_columns, load_frame, mature_cutoffs
 from ml_assets.models.ltv import conformal_margin, ltv_prediction, train_ltv
 from ml_assets.models.splits import plan_split
-from ml_assets_tests.factories import monthly, random_transactions, snapshot_tables, warehouse_with
+from ml_assets_tests.factories import (
+    monthly,
+    random_transactions,
+    snapshot_tables,
+    warehouse_with,
+)
 
 FAST = dict(training_cutoffs=12, validation_folds=2, max_rounds=60, early_stopping_rounds=10,
             min_child_samples=20, num_threads=1)

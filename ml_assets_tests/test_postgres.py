@@ -31,7 +31,6 @@ from ml_assets.ingest import assets as ingest_assets
 from ml_assets.ingest import checks as ingest_checks
 from ml_assets.snapshots import assets as snapshot_assets
 from ml_assets.snapshots import checks as snapshot_checks
-from ml_assets.lib.warehouse import warehouse_resource
 from ml_assets_tests.conftest import resources_for, settings_in
 from ml_assets_tests.factories import random_transactions
 

@@ -15,8 +15,8 @@ from ml_assets.promotion.policy import (
     ltv_policy,
 )
 from ml_assets.promotion.stats import delong_test
-from ml_assets_tests.reference_stats import paired_bootstrap
 from ml_assets.settings import Settings
+from ml_assets_tests.reference_stats import paired_bootstrap
 
 
 def _scores(rng, n, signal):

@@ -23,7 +23,6 @@ from ml_assets import registry
 from ml_assets.registry import __main__ as cli
 from ml_assets.registry import registry as registry_module
 
-
 MODEL = "churn_model"
 BASELINE = "bg_nbd_churn"
 TASK_OF = {"churn_model": "churn", "bg_nbd_churn": "churn", "ltv_model": "ltv"}

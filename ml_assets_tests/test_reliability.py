@@ -25,8 +25,7 @@ from ml_assets import registry
 from ml_assets.ingest.assets import load_transactions
 from ml_assets.models.artifacts import read_model, write_model
 from ml_assets.registry import __main__ as registry_cli
-from ml_assets.lib.warehouse import warehouse_resource
-from ml_assets_tests.conftest import resources_for, settings_in
+from ml_assets_tests.conftest import executable, resources_for, settings_in
 from ml_assets_tests.factories import snapshot_tables
 
 NOW = datetime(2024, 6, 1)
@@ -189,7 +188,7 @@ def test_a_failed_ingest_check_stops_the_chain_before_training_and_promotion(tmp
 
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
-            [*defs.assets, *defs.asset_checks], instance=instance, raise_on_error=False,
+            executable(defs), instance=instance, raise_on_error=False,
             resources=resources_for(settings),
             tags={"dagster/asset_partition_range_start": "2023-02-01",
                   "dagster/asset_partition_range_end": "2023-03-01"},

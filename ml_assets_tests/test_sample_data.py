@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import duckdb
 import numpy as np
@@ -11,7 +10,12 @@ import pandas as pd
 import pytest
 
 from ml_assets.ingest import sample_data
-from ml_assets.ingest.sample_data import COLUMNS, ensure_sample, generate_transactions, write_sample
+from ml_assets.ingest.sample_data import (
+    COLUMNS,
+    ensure_sample,
+    generate_transactions,
+    write_sample,
+)
 
 ISO = "%Y-%m-%d %H:%M:%S"
 N = 1500

@@ -213,8 +213,8 @@ def test_a_failed_rebuild_of_a_changed_table_keeps_the_old_table():
 
 @pytest.mark.parametrize("table", ["missing", "empty"])
 def test_reference_check_fails_rather_than_raises_without_stored_features(tmp_path, table):
-    from ml_assets.snapshots.checks import customer_features_match_reference
     from ml_assets.lib.warehouse import warehouse_resource
+    from ml_assets.snapshots.checks import customer_features_match_reference
 
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as conn:

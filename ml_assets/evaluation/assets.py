@@ -11,15 +11,15 @@ import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
-from ml_assets.lib import plots
-from ml_assets.lib.tables import markdown_table
-from ml_assets.lib.metrics import churn_metrics, decile_table, ltv_metrics
 from ml_assets.evaluation.report import Entry, comparison_table, store
+from ml_assets.lib import plots
+from ml_assets.lib.metrics import churn_metrics, decile_table, ltv_metrics
+from ml_assets.lib.tables import markdown_table
+from ml_assets.lib.warehouse import connect
 from ml_assets.models.data import load_frame
 from ml_assets.models.predict import load, predict
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings
-from ml_assets.lib.warehouse import connect
 
 CHURN_TABLE = ["roc_auc", "pr_auc", "brier", "log_loss", "ece", "precision", "recall",
                "lift", "lift_top_decile", "mean_pred", "base_rate"]

@@ -18,11 +18,10 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from ml_assets.lib.columns import EXAMPLE_MAP, CANONICAL, REQUIRED, parse_column_map
+from ml_assets.lib.columns import CANONICAL, EXAMPLE_MAP, REQUIRED, parse_column_map
+from ml_assets.lib.warehouse import atomic, connect, read_sql
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings, env_var
-from ml_assets.lib.warehouse import atomic, connect, read_sql
-
 
 # Why a row is rejected. A row gets the first reason it fails, in this order,
 # except that in 'lines' mode an order's total is held against max_amount last.
@@ -40,8 +39,6 @@ REASONS = (
     "conflicting_order_lines",  # 'lines' mode: one order id, several customers
 )
 
-_ORDER_ID_MODES = ("unique", "lines")
-_DUPLICATE_ROWS = ("reject", "keep")
 _CHUNK = 1 << 20
 _STAGING = (
     "ingest_file", "ingest_mapped", "ingest_verdicts", "ingest_orders", "ingest_malformed",
@@ -201,19 +198,7 @@ def _match(name: str, header: list[str]) -> str | None:
 
 def _validate_settings(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     problems = []
-    if settings.order_id_mode not in _ORDER_ID_MODES:
-        problems.append(f"{env_var('order_id_mode')} must be one of {_ORDER_ID_MODES}")
-    if settings.duplicate_rows not in _DUPLICATE_ROWS:
-        problems.append(f"{env_var('duplicate_rows')} must be one of {_DUPLICATE_ROWS}")
-    if settings.future_tolerance_days < 0:
-        problems.append(f"{env_var('future_tolerance_days')} must be 0 or more")
-    if not settings.max_amount > 0:
-        problems.append(f"{env_var('max_amount')} must be positive")
-    if _earliest_order_date(settings) is None:
-        problems.append(
-            f"{env_var('earliest_order_date')}={settings.earliest_order_date!r} must be a date "
-            "as YYYY-MM-DD, for example 1970-01-02"
-        )
+    # choices, bounds and dates are validated when the settings are read
     if settings.timestamp_format:
         try:
             conn.execute("SELECT try_strptime('2000-01-01', ?)", [settings.timestamp_format])
@@ -226,12 +211,9 @@ def _validate_settings(conn: duckdb.DuckDBPyConnection, settings: Settings) -> N
         raise dg.Failure("Invalid ingest settings: " + "; ".join(problems) + ".")
 
 
-def _earliest_order_date(settings: Settings) -> datetime | None:
-    """Midnight UTC of ``earliest_order_date``, None when it is not a date."""
-    try:
-        return datetime.combine(date.fromisoformat(settings.earliest_order_date.strip()), time())
-    except ValueError:
-        return None
+def _earliest_order_date(settings: Settings) -> datetime:
+    """Midnight UTC of ``earliest_order_date`` (validated when the settings were read)."""
+    return datetime.combine(date.fromisoformat(settings.earliest_order_date), time())
 
 
 # --- reading the file ------------------------------------------------------------

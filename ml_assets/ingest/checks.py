@@ -5,8 +5,8 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from ml_assets.settings import Settings, env_var
 from ml_assets.lib.warehouse import connect, read_sql, table_exists
+from ml_assets.settings import Settings, env_var
 
 
 @dg.asset_check(asset="raw_transactions", blocking=True, pool="warehouse")

@@ -14,19 +14,23 @@ from dagster_duckdb import DuckDBResource
 from ml_assets import registry
 from ml_assets.lib.plots import importance_plot
 from ml_assets.lib.tables import markdown_table
+from ml_assets.lib.warehouse import connect
 from ml_assets.models.artifacts import write_model
-from ml_assets.models.baselines import BASELINES, FAMILY, fit_baseline
+from ml_assets.models.baselines import BASELINES, FAMILY, BaselineConfig, fit_baseline
 from ml_assets.models.boosting import importance
 from ml_assets.models.churn import train_churn
-from ml_assets.models.baselines import BaselineConfig
 from ml_assets.models.config import ChurnModelConfig, LtvModelConfig
-from ml_assets.models.data import data_fingerprint, feature_columns, load_frame, mature_cutoffs
+from ml_assets.models.data import (
+    data_fingerprint,
+    feature_columns,
+    load_frame,
+    mature_cutoffs,
+)
 from ml_assets.models.ltv import train_ltv
 from ml_assets.models.span import require_span
 from ml_assets.models.splits import plan_split
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings
-from ml_assets.lib.warehouse import connect
 
 SNAPSHOTS = ["training_snapshots", "customer_features"]
 HANDOFF = "handoff"

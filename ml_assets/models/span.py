@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import dagster as dg
 import duckdb
 
+from ml_assets.lib.warehouse import read_sql
 from ml_assets.models.splits import closed_before
 from ml_assets.settings import Settings, env_var
-from ml_assets.lib.warehouse import read_sql
 
 SETTING = {"churn": "churn_window_days", "ltv": "ltv_horizon_days"}
 

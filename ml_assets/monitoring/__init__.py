@@ -14,7 +14,10 @@ import dagster as dg
 
 from ml_assets.monitoring import assets, tables
 from ml_assets.monitoring.jobs import refresh_job, retrain_job, scoring_job
-from ml_assets.monitoring.schedules import monthly_retrain_schedule, weekly_scoring_schedule
+from ml_assets.monitoring.schedules import (
+    monthly_retrain_schedule,
+    weekly_scoring_schedule,
+)
 from ml_assets.monitoring.sensors import (
     drift_retrain_sensor,
     new_data_sensor,

@@ -12,13 +12,13 @@ from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
 from ml_assets.lib.tables import markdown_table
+from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
 from ml_assets.models.baselines import BASIC_FEATURES
 from ml_assets.models.predict import Loaded, load, predict
 from ml_assets.monitoring import drift, plots
 from ml_assets.monitoring.performance import realized_performance
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.settings import Settings
-from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
 
 PREDICTIONS = {"churn_probability": "churn", "predicted_ltv": "ltv"}
 _WORST = ["feature", "psi", "ks_statistic", "wasserstein", "missing_change", "mean_reference",

@@ -16,8 +16,13 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from ml_assets.lib.tags import (
+    PARTITION_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    TRIGGER_TAG,
+)
 from ml_assets.partitions import CUTOFFS
-from ml_assets.lib.tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, TRIGGER_TAG
 from ml_assets.settings import Settings
 
 SNAPSHOT_KEY = dg.AssetKey("customer_features")

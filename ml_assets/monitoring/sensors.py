@@ -17,7 +17,12 @@ from pathlib import Path
 import dagster as dg
 
 from ml_assets.monitoring import source
-from ml_assets.monitoring.jobs import chain_request, retrain_job, scoring_job, scoring_request
+from ml_assets.monitoring.jobs import (
+    chain_request,
+    retrain_job,
+    scoring_job,
+    scoring_request,
+)
 from ml_assets.settings import Settings
 
 STOPPED = dg.DefaultSensorStatus.STOPPED

@@ -19,8 +19,8 @@ from typing import Iterator
 import duckdb
 
 from ml_assets.lib.columns import parse_column_map
-from ml_assets.settings import Settings
 from ml_assets.lib.warehouse import read_sql, table_exists
+from ml_assets.settings import Settings
 
 TAIL_BYTES = 64 * 1024
 

@@ -24,6 +24,7 @@ from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
 from ml_assets.lib.tags import TRIGGER_TAG
+from ml_assets.lib.warehouse import connect
 from ml_assets.partitions import SINGLE_RUN
 from ml_assets.promotion import decision as store
 from ml_assets.promotion.checks_state import upstream_checks_passed
@@ -39,7 +40,7 @@ from ml_assets.promotion.policy import (
 )
 from ml_assets.promotion.stats import delong_test, paired_bootstrap_gini
 from ml_assets.settings import Settings
-from ml_assets.lib.warehouse import connect
+
 
 @dg.asset(
     ins={"evaluation": dg.AssetIn("churn_evaluation")}, pool="warehouse",

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 import duckdb
 import pandas as pd
 
+from ml_assets.lib.warehouse import read_sql
 from ml_assets.registry.registry import (
     TASKS,
     ModelNotFoundError,
@@ -26,7 +27,6 @@ from ml_assets.registry.registry import (
     atomic,
     load_verified,
 )
-from ml_assets.lib.warehouse import read_sql
 
 ALIASES = ("champion", "challenger")
 Ref = tuple[str, int]  # (model_name, version)

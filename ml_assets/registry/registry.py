@@ -34,8 +34,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ml_assets.registry import artifacts
 from ml_assets.lib.warehouse import atomic, in_transaction, read_sql
+from ml_assets.registry import artifacts
 
 _JSON_COLUMNS = ("training_cutoffs", "features", "hyperparameters", "metrics")
 

@@ -17,11 +17,11 @@ from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
 from ml_assets.lib.tables import markdown_table
+from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
 from ml_assets.models.predict import Loaded, explainer, load, predict
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.scoring.reasons import rfm_reasons, top_reasons
 from ml_assets.settings import Settings
-from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
 
 RISK_LEVELS = ["low", "medium", "high", "critical"]
 VALUE_SEGMENTS = ["low", "medium", "high", "top"]

@@ -13,12 +13,12 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from ml_assets.lib.warehouse import connect, read_sql, table_exists
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.settings import Settings
 from ml_assets.snapshots.btyd_features import add_btyd_features
 from ml_assets.snapshots.fits import store_fits
 from ml_assets.snapshots.store import columns, replace_cutoffs
-from ml_assets.lib.warehouse import connect, read_sql, table_exists
 
 
 @dg.multi_asset(

@@ -5,9 +5,9 @@ import dagster as dg
 import numpy as np
 from dagster_duckdb import DuckDBResource
 
+from ml_assets.lib.warehouse import connect, read_sql, table_exists
 from ml_assets.settings import Settings
 from ml_assets.snapshots.assets import reference_features
-from ml_assets.lib.warehouse import connect, read_sql, table_exists
 
 SAMPLE_CUSTOMERS = 300
 
