@@ -51,6 +51,8 @@ _EXAMPLES_PER_REASON = 3
     specs=[
         dg.AssetSpec(
             "raw_transactions",
+            kinds={"duckdb"},
+            code_version="2",
             description="The clean transaction log, one row per order: customer_id, order_ts "
             "(naive UTC), amount (negative for refunds), order_id, quantity, source_row (the "
             "row's position in the file after the header). Table transactions; every load is "
@@ -58,6 +60,8 @@ _EXAMPLES_PER_REASON = 3
         ),
         dg.AssetSpec(
             "rejected_transactions",
+            kinds={"duckdb"},
+            code_version="2",
             description="Input rows set aside by the last load, each with one reason "
             "(malformed_line, missing_customer_id, bad_timestamp, implausible_timestamp, "
             "bad_amount, bad_quantity, "

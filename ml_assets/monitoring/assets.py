@@ -97,11 +97,11 @@ def feature_drift(
             "current_rows": len(current),
             "dataset_drift": summary["dataset_drift"],
             "drifted_features": summary["drifted_features"],
-            "drift_share": summary["drift_share"],
+            "drift_share": round(float(summary["drift_share"]), 4),
             "share_threshold": settings.drift_share_threshold,
             "psi_threshold": settings.drift_psi_threshold,
-            "churn_prediction_psi": summary["churn_prediction_psi"],
-            "ltv_prediction_psi": summary["ltv_prediction_psi"],
+            "churn_prediction_psi": round(float(summary["churn_prediction_psi"]), 4),
+            "ltv_prediction_psi": round(float(summary["ltv_prediction_psi"]), 4),
             "reasons": summary["reasons"],
             "dagster/row_count": len(table),
             "worst_features": dg.MetadataValue.md(
@@ -289,4 +289,5 @@ def _cutoff_span(cutoffs: list[str]) -> str:
 
 
 def _float(row, column: str) -> float:
-    return float("nan") if row is None else float(row[column])
+    """A metric as a person reads it (4 decimals); the tables keep full precision."""
+    return float("nan") if row is None else round(float(row[column]), 4)

@@ -25,6 +25,8 @@ from ml_assets.snapshots.store import columns, replace_cutoffs
     specs=[
         dg.AssetSpec(
             "training_snapshots",
+            kinds={"duckdb"},
+            code_version="2",
             deps=["raw_transactions"],
             description="Labels per customer and cutoff T: churned (no purchase in "
             "[T, T + churn window)), future_spend (net amount in [T, T + LTV horizon)), "
@@ -32,6 +34,8 @@ from ml_assets.snapshots.store import columns, replace_cutoffs
         ),
         dg.AssetSpec(
             "customer_features",
+            kinds={"duckdb"},
+            code_version="2",
             deps=["raw_transactions"],
             description="Features per customer and cutoff T from events strictly before T "
             "(recency, frequency, tenure, spend, windows, gaps, trends, refunds, BTYD summary). "
