@@ -7,7 +7,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml_assets.lib.warehouse import atomic, read_sql
+from ml_assets.lib.warehouse import atomic, insert_frame, read_sql
 
 
 @dataclass
@@ -76,9 +76,7 @@ def store(
     with atomic(conn):
         for table, frame in (("holdout_predictions", predictions), ("evaluation_metrics", metrics)):
             conn.execute(f"DELETE FROM {table} WHERE evaluation_id = ?", [evaluation_id])
-            conn.register("_rows", frame)
-            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
-            conn.unregister("_rows")
+            insert_frame(conn, table, frame)
 
 
 def comparison_table(entries: list[Entry], metrics: list[str]) -> pd.DataFrame:

@@ -84,3 +84,13 @@ def in_transaction(conn: duckdb.DuckDBPyConnection) -> bool:
     statement runs in its own transaction and gets a new id."""
     first = conn.execute("SELECT txid_current()").fetchone()[0]
     return conn.execute("SELECT txid_current()").fetchone()[0] == first
+
+
+def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame) -> None:
+    """Append a DataFrame's rows to ``table``, matching columns by name. ``table``
+    is one of the project's own table names, never user input."""
+    conn.register("_frame", frame)
+    try:
+        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
+    finally:
+        conn.unregister("_frame")

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import dagster as dg
 import numpy as np
 import pandas as pd
 
+from ml_assets import registry
 from ml_assets.models.artifacts import read_model
 from ml_assets.models.baselines import baseline_interval, predict_baseline
 from ml_assets.models.churn import churn_probability
@@ -37,6 +39,22 @@ def load(row: dict, folder) -> Loaded:
     """Read a folder the registry has verified (``registry.load_verified``)."""
     boosters, meta = read_model(folder)
     return Loaded(row, boosters, meta)
+
+
+def load_champion(conn, task: str, model_dir: str, needed_for: str) -> Loaded:
+    """The task's champion, verified and confined to ``model_dir``; a failure
+    saying what to do when there is none."""
+    registry.ensure_tables(conn)
+    try:
+        return load(*registry.load_alias(conn, task, "champion", model_dir))
+    except registry.ModelNotFoundError as error:
+        raise dg.Failure(
+            f"The {task} task has no champion, which {needed_for} needs: {task}_promotion names "
+            "one as soon as any model (baselines included) passes the absolute limits, and its "
+            "last decision in promotion_decisions says which limits failed. Or point the "
+            f"champion at a known version with `python -m ml_assets.registry rollback --task "
+            f"{task} --to MODEL:V --reason ...`."
+        ) from error
 
 
 def predict(model: Loaded, frame: pd.DataFrame):

@@ -10,11 +10,16 @@ import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from ml_assets import registry
 from ml_assets.lib.tables import markdown_table
-from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
+from ml_assets.lib.warehouse import (
+    atomic,
+    connect,
+    insert_frame,
+    read_sql,
+    table_exists,
+)
 from ml_assets.models.baselines import BASIC_FEATURES
-from ml_assets.models.predict import Loaded, load, predict
+from ml_assets.models.predict import load_champion, predict
 from ml_assets.monitoring import drift, plots
 from ml_assets.monitoring.performance import realized_performance
 from ml_assets.partitions import SINGLE_RUN
@@ -43,7 +48,10 @@ def feature_drift(
     and feature_drift_summary; the drift sensor reads the summary."""
     with connect(warehouse) as conn:
         cutoff = _newest_scored_cutoff(conn)
-        champions = {task: _champion(conn, task, settings.model_dir) for task in ("churn", "ltv")}
+        champions = {
+            task: load_champion(conn, task, settings.model_dir, "drift against its training population")
+            for task in ("churn", "ltv")
+        }
         current = conn.execute(read_sql(__file__, "current_population.sql"), {"cutoff": cutoff}).df()
         references = {
             task: _reference(conn, model.row, settings) for task, model in champions.items()
@@ -181,17 +189,6 @@ def _newest_scored_cutoff(conn) -> date:
     return cutoff
 
 
-def _champion(conn, task: str, model_dir: str) -> Loaded:
-    """The task's champion, verified and confined to the model directory."""
-    registry.ensure_tables(conn)
-    if registry.resolve_alias(conn, task, "champion") is None:
-        raise dg.Failure(
-            f"The {task} task has no champion: drift is measured against the champion's "
-            "training population. Promote a model first (materialize the chain)."
-        )
-    return load(*registry.load_alias(conn, task, "champion", model_dir))
-
-
 def _reference(conn, row: dict, settings: Settings) -> pd.DataFrame:
     cutoffs = [date.fromisoformat(c) for c in row["training_cutoffs"]]
     params = {"cutoffs": cutoffs, "active_days": settings.active_days,
@@ -269,9 +266,7 @@ def _append(conn, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
     conn.execute(read_sql(__file__, "create_tables.sql"))
     with atomic(conn):
         for table, frame in (("feature_drift", rows), ("feature_drift_summary", summary)):
-            conn.register("_rows", frame)
-            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rows")
-            conn.unregister("_rows")
+            insert_frame(conn, table, frame)
 
 
 def _replace_performance(conn, perf: pd.DataFrame) -> None:

@@ -17,8 +17,14 @@ from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
 from ml_assets.lib.tables import markdown_table
-from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
-from ml_assets.models.predict import Loaded, explainer, load, predict
+from ml_assets.lib.warehouse import (
+    atomic,
+    connect,
+    insert_frame,
+    read_sql,
+    table_exists,
+)
+from ml_assets.models.predict import Loaded, explainer, load_champion, predict
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.scoring.reasons import rfm_reasons, top_reasons
 from ml_assets.settings import Settings
@@ -45,8 +51,8 @@ def customer_scores(
     cutoffs = sorted(date.fromisoformat(k) for k in context.partition_keys)
     with connect(warehouse) as conn:
         registry.ensure_tables(conn)
-        churn = _champion(conn, "churn", settings.model_dir)
-        ltv = _champion(conn, "ltv", settings.model_dir)
+        churn = load_champion(conn, "churn", settings.model_dir, "scoring")
+        ltv = load_champion(conn, "ltv", settings.model_dir, "scoring")
         newest = conn.execute(read_sql(__file__, "newest_feature_cutoff.sql")).fetchone()[0]
         frames = {c: _active(conn, c, settings) for c in cutoffs}
         fits = {c: _btyd_fit(conn, c) for c in cutoffs}
@@ -104,19 +110,6 @@ def _reasons(churn: Loaded, frame: pd.DataFrame) -> list[list[str]]:
     return top_reasons(booster, frame, features)
 
 
-def _champion(conn, task: str, model_dir: str) -> Loaded:
-    try:
-        return load(*registry.load_alias(conn, task, "champion", model_dir))
-    except registry.ModelNotFoundError as error:
-        raise dg.Failure(
-            f"The {task} task has no champion, so there is nothing safe to score with: "
-            f"{task}_promotion names a champion as soon as any model (baselines included) passes "
-            "the absolute limits; its last decision says which limits failed. Or point the "
-            f"champion at a known version with `python -m ml_assets.registry rollback --task {task} "
-            "--to MODEL:V --reason ...`."
-        ) from error
-
-
 def _active(conn, cutoff: date, settings: Settings) -> pd.DataFrame:
     frame = conn.execute(
         read_sql(__file__, "active_features.sql"),
@@ -157,12 +150,8 @@ def _replace_cutoffs(conn, scored: list[pd.DataFrame], runs: list[dict], cutoffs
     with atomic(conn):
         conn.execute("DELETE FROM customer_scores WHERE cutoff_date IN (SELECT unnest(?::DATE[]))",
                      [cutoffs])
-        conn.register("_scores", scores)
-        conn.execute("INSERT INTO customer_scores BY NAME SELECT * FROM _scores")
-        conn.unregister("_scores")
-        conn.register("_runs", pd.DataFrame(runs))
-        conn.execute("INSERT INTO scoring_runs BY NAME SELECT * FROM _runs")
-        conn.unregister("_runs")
+        insert_frame(conn, "customer_scores", scores)
+        insert_frame(conn, "scoring_runs", pd.DataFrame(runs))
 
 
 def _metadata(scores, cutoffs, churn: Loaded, ltv: Loaded, newest, fits) -> dict:
