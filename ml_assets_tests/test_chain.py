@@ -249,3 +249,31 @@ def test_promotion_refuses_when_the_champion_moved_since_its_evaluation(chain, t
     assert _champion(copy, "churn") == ("bg_nbd_churn", bg)
     _score(instance, copy)
     assert _query(copy, "SELECT DISTINCT churn_model_name FROM customer_scores") == [("bg_nbd_churn",)]
+
+
+def test_a_log_too_short_for_the_ltv_horizon_fails_first_naming_span_window_and_setting(tmp_path):
+    # a 12-month log with the default 365-day LTV horizon
+    write_sample(tmp_path / "tx.csv", n_customers=800, seed=2, start="2024-01-01",
+                 end="2024-12-31", malformed=False)
+    settings = settings_in(tmp_path, transactions=str(tmp_path / "tx.csv"), **LAX,
+                           partitions_start="2024-02-01", partitions_end="2025-01-01")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = _run(instance, settings, TRAIN, raise_on_error=False, tags={
+            "dagster/asset_partition_range_start": "2024-02-01",
+            "dagster/asset_partition_range_end": "2025-01-01"})
+    failures = {e.step_key: e.step_failure_data.error.message
+                for e in result.all_events if e.is_step_failure}
+    assert set(failures) == {"ltv_model"}  # the churn chain (a 90-day window) still runs
+    message = failures["ltv_model"]
+    assert "spans 2024-01-01 to 2024-12-3" in message
+    assert "365-day window (ML_ASSETS_LTV_HORIZON_DAYS)" in message
+    longest = int(message.split("The longest window these cutoffs support is ")[1].split(" ")[0])
+    assert 60 <= longest < 365 and f"set ML_ASSETS_LTV_HORIZON_DAYS={longest} or less" in message
+    # the advice holds: with the longest supported window the LTV model trains
+    shorter = _changed(settings, ltv_horizon_days=longest)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = _run(instance, shorter, TRAIN, raise_on_error=False, tags={
+            "dagster/asset_partition_range_start": "2024-02-01",
+            "dagster/asset_partition_range_end": "2025-01-01"})
+    assert "ltv_model" not in {e.step_key for e in result.all_events if e.is_step_failure}
+    assert any(e.step_key == "ltv_model" and e.is_step_success for e in result.all_events)
