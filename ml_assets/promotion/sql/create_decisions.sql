@@ -26,3 +26,10 @@ ALTER TABLE promotion_decisions ADD COLUMN IF NOT EXISTS champion_model VARCHAR;
 ALTER TABLE promotion_decisions ADD COLUMN IF NOT EXISTS outcome VARCHAR;
 ALTER TABLE promotion_decisions ADD COLUMN IF NOT EXISTS promoted_model VARCHAR;
 ALTER TABLE promotion_decisions ADD COLUMN IF NOT EXISTS promoted_version INTEGER;
+-- ... and were all a candidate judged against the same model's champion
+UPDATE promotion_decisions SET
+    outcome = CASE WHEN promoted THEN 'candidate promoted' ELSE 'champion kept' END,
+    promoted_model = CASE WHEN promoted THEN model_name END,
+    promoted_version = CASE WHEN promoted THEN candidate_version END,
+    champion_model = CASE WHEN champion_version IS NOT NULL THEN model_name END
+WHERE outcome IS NULL;
