@@ -122,7 +122,8 @@ class Settings(dg.ConfigurableResource):
     churn_min_auc_gain: float = Field(
         default=0.002,
         description="Churn: ROC-AUC gain over the champion required to replace it, tested "
-        "with DeLong's test (a first model must significantly beat every baseline).",
+        "with DeLong's test (a task's first decision compares with the best baseline that "
+        "passes the absolute limits).",
     )
     churn_max_brier_regression: float = Field(
         default=0.002, ge=0, description="Churn guardrail: Brier score may rise at most this much."
@@ -137,8 +138,8 @@ class Settings(dg.ConfigurableResource):
     ltv_min_gini_gain: float = Field(
         default=0.005,
         description="LTV: normalized Gini gain over the champion required to replace it, "
-        "tested with a paired bootstrap (a first model must significantly beat every "
-        "baseline).",
+        "tested with a paired bootstrap (a task's first decision compares with the best "
+        "baseline that passes the absolute limits).",
     )
     ltv_max_rmse_regression: float = Field(
         default=0.02, ge=0, description="LTV guardrail: RMSE may rise at most this share (0.02 = 2%)."

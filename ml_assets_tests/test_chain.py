@@ -168,6 +168,15 @@ def test_a_past_cutoff_scored_after_the_fact_is_a_backfill(chain):
     measured = _query(settings, "SELECT cutoff_date::VARCHAR FROM model_performance")
     # 2024-06 has mature churn labels, but its scores were never served
     assert measured == [(NEWEST,)]
+    # had 2024-06's scores been served (scored while it was the newest cutoff), a backfill
+    # would refuse to replace that evidence
+    with duckdb.connect(settings.warehouse) as conn:
+        conn.execute("UPDATE customer_scores SET backfilled = false "
+                     "WHERE cutoff_date = '2024-06-01'")
+    with pytest.raises(dg.Failure, match="2024-06-01 hold the scores served at the time"):
+        _score(instance, settings, cutoff="2024-06-01")
+    assert _query(settings, "SELECT count(*) FROM customer_scores WHERE cutoff_date = "
+                            "'2024-06-01' AND NOT backfilled") == [(rows[0][2],)]
     with duckdb.connect(settings.warehouse) as conn:
         conn.execute("DELETE FROM customer_scores WHERE cutoff_date = '2024-06-01'")
 

@@ -38,7 +38,7 @@ def test_old_decisions_and_scores_gain_the_new_columns_with_their_meaning():
     # old scores were served at the time: they are not backfills
     scores = conn.execute("SELECT churn_model_name, coalesce(backfilled, false) "
                           "FROM customer_scores").fetchall()
-    assert scores == [(None, False)]
+    assert scores == [("churn_model", False)]
     # running the scripts again changes nothing
     conn.execute(read_sql(decision.__file__, "create_decisions.sql"))
     assert conn.execute("SELECT count(*) FROM promotion_decisions").fetchone()[0] == 2

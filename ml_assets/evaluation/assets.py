@@ -52,7 +52,7 @@ def churn_evaluation(
         store(conn, evaluation_id, "churn", holdout, y, entries)
     preds = {e.label: e.pred for e in entries}
     return dg.Output(
-        _handoff(evaluation_id, "churn", handed, champion, entries),
+        _handoff(evaluation_id, "churn", handed, champion, entries, skipped),
         metadata={
             **_summary(entries, holdout, champion, skipped, "roc_auc"),
             "decision_threshold": round(threshold, 4),
@@ -86,7 +86,7 @@ def ltv_evaluation(
     preds = {e.label: e.pred for e in entries}
     candidate = entries[0].metrics
     return dg.Output(
-        _handoff(evaluation_id, "ltv", handed, champion, entries),
+        _handoff(evaluation_id, "ltv", handed, champion, entries, skipped),
         metadata={
             **_summary(entries, holdout, champion, skipped, "normalized_gini"),
             "total_predicted": round(candidate["total_pred"], 2),
@@ -117,9 +117,10 @@ def _entries(models, holdout) -> tuple[list[Entry], dict[str, str]]:
     return entries, skipped
 
 
-def _handoff(evaluation_id, task, handed, champion, entries) -> dict:
+def _handoff(evaluation_id, task, handed, champion, entries, skipped) -> dict:
     return {
         "evaluation_id": evaluation_id,
+        "run_id": evaluation_id.rsplit(":", 1)[0],
         "task": task,
         "holdout_cutoff": handed["candidate"]["holdout_cutoff"],
         "candidate": {k: handed["candidate"][k] for k in ("model_name", "version")},
@@ -127,6 +128,7 @@ def _handoff(evaluation_id, task, handed, champion, entries) -> dict:
         "baselines": [
             {"model_name": e.name, "version": e.version} for e in entries if e.role == "baseline"
         ],
+        "skipped": skipped,
     }
 
 

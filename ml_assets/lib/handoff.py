@@ -2,9 +2,10 @@
 hands to the next (the registered version it made, the evaluation id and the
 champion it compared against), stored as JSON per run.
 
-A step reads the value its upstream wrote *in the same run* when there is
-one, so overlapping runs never cross their wires; when the upstream did not
-run in this run it reads the value of the upstream's latest materialization.
+A step reads the value its upstream wrote in the run Dagster names for it
+(the same run, or the parent run of a re-execution), so overlapping runs
+never cross their wires; only when the upstream ran in neither does it read
+the value of the upstream's latest materialization.
 Values are small JSON documents, never pickles.
 """
 
@@ -29,9 +30,10 @@ class HandoffIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext):
         instance, key = context.instance, context.asset_key
-        own = _path(instance, key, context.step_context.run_id)
-        if own.exists():
-            return json.loads(own.read_text())
+        for run_id in _runs_to_try(context):
+            path = _path(instance, key, run_id)
+            if path.exists():
+                return json.loads(path.read_text())
         event = instance.get_latest_materialization_event(key)
         path = None if event is None else _path(instance, key, event.run_id)
         if path is None or not path.exists():
@@ -40,6 +42,20 @@ class HandoffIOManager(dg.ConfigurableIOManager):
                 "(or the chain up to it) first."
             )
         return json.loads(path.read_text())
+
+
+def _runs_to_try(context: dg.InputContext) -> list[str]:
+    """The run Dagster says produced the upstream output (the parent run on a
+    re-execution), then this run."""
+    runs = []
+    try:
+        upstream = context.upstream_output
+        if upstream is not None and upstream.run_id:
+            runs.append(upstream.run_id)
+    except dg.DagsterInvariantViolationError:
+        pass  # no run id known for an output outside this run
+    runs.append(context.step_context.run_id)
+    return list(dict.fromkeys(runs))
 
 
 def _path(instance: dg.DagsterInstance, key: dg.AssetKey, run_id: str) -> Path:

@@ -91,6 +91,6 @@ def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame) -> None:
     is one of the project's own table names, never user input."""
     conn.register("_frame", frame)
     try:
-        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
+        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame").fetchall()
     finally:
         conn.unregister("_frame")

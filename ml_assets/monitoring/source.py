@@ -93,6 +93,8 @@ def champion_versions(conn: duckdb.DuckDBPyConnection | None) -> dict[str, tuple
     """task -> (model_name, version) its ``champion`` alias points at."""
     if conn is None or not table_exists(conn, "model_aliases"):
         return {}
+    if not conn.execute(read_sql(__file__, "aliases_have_task.sql")).fetchone()[0]:
+        return {}  # registry schema 1, migrated by the next run that writes the warehouse
     rows = conn.execute(read_sql(__file__, "champions.sql")).fetchall()
     return {task: (name, int(version)) for task, name, version in rows}
 

@@ -13,7 +13,8 @@ the baseline versions and the champion the evaluation compared against.
   and significantly beats the best baseline that passes them; otherwise that
   baseline becomes champion (the candidate stays challenger). Only when no
   model passes the limits does the step fail, naming each model's failing
-  limit and its setting.
+  limit and its setting. A failed gate (holdout size, upstream checks)
+  promotes nothing, ever.
 
 Every decision is recorded with its tests and reasons in words.
 """
@@ -75,7 +76,8 @@ def _promote(context, evaluation: dict, settings, warehouse, policy):
     task, evaluation_id = evaluation["task"], evaluation["evaluation_id"]
     candidate = _ref(evaluation["candidate"])
     evaluated_champion = _ref(evaluation["champion"]) if evaluation["champion"] else None
-    checks_ok, check_notes = upstream_checks_passed(context, f"{task}_evaluation")
+    evaluation_run = evaluation.get("run_id") or evaluation_id.rsplit(":", 1)[0]
+    checks_ok, check_notes = upstream_checks_passed(context, f"{task}_evaluation", evaluation_run)
     with connect(warehouse) as conn:
         registry.ensure_tables(conn)
         metrics = store.metrics_by_model(store.evaluation_metrics(conn, evaluation_id, task))
@@ -83,6 +85,7 @@ def _promote(context, evaluation: dict, settings, warehouse, policy):
         base = {
             "task": task, "evaluation_id": evaluation_id, "candidate": candidate,
             "champion": champion_now, "holdout": evaluation["holdout_cutoff"],
+            "skipped": evaluation.get("skipped", {}),
         }
         if champion_now != evaluated_champion:
             verdict = _refused(base, evaluated_champion, champion_now)
@@ -178,12 +181,18 @@ def _first_decision(conn, base, metrics, baselines, policy, checks_ok, n_holdout
     if gates_ok:
         every = {registry_ref_text(*base["candidate"]): metrics[cand_key],
                  **{label: m for label, (_, m) in baselines.items()}}
-        failures = limit_failures(policy, every)
+        failures = limit_failures(policy, every) + [
+            f"{label}: left out of the evaluation: {why}"
+            for label, why in base.get("skipped", {}).items()
+        ]
         verdict["reasons"].append("No model passes the absolute limits: there is no champion.")
         return {**verdict, "outcome": "no model passes", "promote_ref": None,
                 "failures": failures}
-    verdict["reasons"].append("A gate failed (holdout size or upstream checks): nothing is promoted.")
-    return {**verdict, "outcome": "champion kept", "promote_ref": None}
+    verdict["reasons"].append(
+        "A gate failed (holdout size or upstream checks): nothing is promoted and the task has "
+        "no champion yet."
+    )
+    return {**verdict, "outcome": "nothing promoted", "promote_ref": None}
 
 
 def _refused(base, evaluated, now) -> dict:

@@ -1,9 +1,10 @@
 """Which asset checks the data a promotion was given passed.
 
-A check's verdict is taken from this run when the check ran in it (the data
-this run produced), and otherwise from the check's latest *completed*
-execution. Another run's planned or running checks never count: an
-overlapping run cannot make this one refuse (or promote) on its behalf.
+A check's verdict is taken from the run that produced the evaluation being
+judged when the check ran in it (the data that evaluation saw), and otherwise
+from the check's latest *completed* execution. Another run's planned or
+running checks never count: an overlapping run cannot make this one refuse
+(or promote) on its behalf.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from dagster._core.storage.asset_check_execution_record import (
 _HISTORY = 50  # executions looked at per check: enough to find this run's among overlapping runs
 
 
-def upstream_checks_passed(context, evaluation_asset: str) -> tuple[bool, list[str]]:
+def upstream_checks_passed(
+    context, evaluation_asset: str, evaluation_run: str
+) -> tuple[bool, list[str]]:
     """Every asset check on the evaluation and everything upstream of it must
     have passed (see the module docstring for which execution counts); a check
     that never completed counts as failed. Returns (passed, notes)."""
@@ -28,7 +31,7 @@ def upstream_checks_passed(context, evaluation_asset: str) -> tuple[bool, list[s
     notes = []
     for key in sorted(keys, key=lambda k: k.to_user_string()):
         status = _verdict(storage.get_asset_check_execution_history(key, limit=_HISTORY),
-                          context.run.run_id)
+                          evaluation_run)
         if status != AssetCheckExecutionRecordStatus.SUCCEEDED:
             state = "never completed" if status is None else status.value.lower()
             notes.append(f"Upstream check {key.to_user_string()} {state}: not promoting.")
@@ -36,8 +39,8 @@ def upstream_checks_passed(context, evaluation_asset: str) -> tuple[bool, list[s
 
 
 def _verdict(records, run_id: str):
-    """This run's completed execution, else the newest completed one; a check
-    planned in this run but not finished counts as not completed (None)."""
+    """The evaluation run's completed execution, else the newest completed one; a
+    check planned in that run but not finished counts as not completed (None)."""
     own = [r for r in records if r.run_id == run_id]
     if own:
         done = [r for r in own if r.status in COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES]

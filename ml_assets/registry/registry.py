@@ -74,22 +74,26 @@ _MIGRATED = ("model_versions", "model_aliases", "alias_history")
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """Create ``model_versions``, ``model_aliases`` and ``alias_history`` if missing;
     a warehouse of registry schema 1 (aliases per model) is migrated first."""
-    if _columns(conn, "model_aliases") and "task" not in _columns(conn, "model_aliases"):
+    if any(_columns(conn, t) and "task" not in _columns(conn, t)
+           for t in ("model_versions", "model_aliases")):
         _migrate_v1(conn)
     conn.execute(read_sql(__file__, "create_tables.sql"))
 
 
 def _migrate_v1(conn: duckdb.DuckDBPyConnection) -> None:
-    """Schema 1 -> 2 in one transaction: every row kept, aliases become per task."""
-    names = {row[0] for row in conn.execute("SELECT DISTINCT model_name FROM model_versions").fetchall()}
-    unknown = names - {"churn_model", "ltv_model"}
-    if unknown:
-        raise RegistryError(
-            f"This warehouse's registry (schema 1) holds models {sorted(unknown)} that schema 2 "
-            "cannot place in a task (churn or ltv). Back up the warehouse, delete those rows from "
-            "model_versions, model_aliases and alias_history, and run again."
-        )
+    """Schema 1 -> 2 in one transaction: every row kept, aliases become per task.
+    Refused (and nothing changed) when schema 1 holds a model of no known task."""
     with atomic(conn):
+        # schema 1 created its three tables together; a missing one is created empty first
+        conn.execute(read_sql(__file__, "create_v1_tables.sql"))
+        names = {row[0] for row in conn.execute(read_sql(__file__, "v1_model_names.sql")).fetchall()}
+        unknown = names - {"churn_model", "ltv_model"}
+        if unknown:
+            raise RegistryError(
+                f"This warehouse's registry (schema 1) holds models {sorted(unknown)} that schema "
+                "2 cannot place in a task (churn or ltv). Back up the warehouse, delete those rows "
+                "from model_versions, model_aliases and alias_history, and run again."
+            )
         conn.execute(read_sql(__file__, "migrate_v1.sql"))
         conn.execute(read_sql(__file__, "create_tables.sql"))
         for table in _MIGRATED:

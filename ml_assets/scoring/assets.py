@@ -145,8 +145,21 @@ def _levels(values: np.ndarray, cuts, names: list[str]) -> np.ndarray:
 
 
 def _replace_cutoffs(conn, scored: list[pd.DataFrame], runs: list[dict], cutoffs) -> None:
+    """Write the cutoffs' scores in one transaction. A backfill never replaces the
+    scores that were served for a cutoff: they are the only real evidence of how
+    the champion of the time did."""
     conn.execute(read_sql(__file__, "create_scores.sql"))
     scores = pd.concat(scored, ignore_index=True)
+    backfills = [c for c, s in zip(cutoffs, scored) if bool(s["backfilled"].iloc[0])]
+    served = [row[0] for row in conn.execute(
+        read_sql(__file__, "served_cutoffs.sql"), {"cutoffs": backfills}).fetchall()]
+    if served:
+        raise dg.Failure(
+            f"Cutoffs {', '.join(str(c) for c in served)} hold the scores served at the time; "
+            "scoring them again now would be a backfill that replaces that evidence "
+            "(model_performance measures only served scores). Score only cutoffs without served "
+            "scores, or delete those rows from customer_scores first if you mean to."
+        )
     with atomic(conn):
         conn.execute("DELETE FROM customer_scores WHERE cutoff_date IN (SELECT unnest(?::DATE[]))",
                      [cutoffs])

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from ml_assets.lib.warehouse import connect, read_sql, table_exists
+from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.settings import Settings
 from ml_assets.snapshots.btyd_features import add_btyd_features
@@ -56,8 +56,9 @@ def snapshots(context: dg.AssetExecutionContext, settings: Settings, warehouse: 
         if "customer_features" in selected:
             stage_features(conn, cutoffs)
             fits = add_btyd_features(conn, settings.churn_window_days, settings.ltv_horizon_days)
-            replace_cutoffs(conn, "customer_features", "staged_features", cutoffs, CUTOFFS)
-            store_fits(conn, fits)
+            with atomic(conn):  # the features and the fits they came from, together
+                replace_cutoffs(conn, "customer_features", "staged_features", cutoffs, CUTOFFS)
+                store_fits(conn, fits)
             yield dg.MaterializeResult(
                 asset_key="customer_features", metadata=_features_metadata(conn, fits)
             )

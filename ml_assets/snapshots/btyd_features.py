@@ -62,15 +62,19 @@ def btyd_columns(rows: pd.DataFrame, churn_days: int, ltv_days: int) -> tuple[pd
                 bgnbd, churn_days / DAYS_PER_WEEK, x, t_x, age
             ),
             "btyd_expected_purchases": purchases,
-            "btyd_expected_value": _expected_value(x, monetary, purchases, fit_rows),
         }
     )
-    return values, {k: round(v, 4) for k, v in bgnbd.__dict__.items()}
+    values["btyd_expected_value"], gamma_gamma = _expected_value(x, monetary, purchases, fit_rows)
+    params = {k: round(v, 4) for k, v in bgnbd.__dict__.items()}
+    # Gamma-Gamma's p, q, gamma (prefixed; absent when it could not be fitted)
+    params.update({f"gg_{k}": round(v, 4) for k, v in (gamma_gamma or {}).items()})
+    return values, params
 
 
-def _expected_value(x, monetary, purchases, fit_rows) -> np.ndarray:
-    """Expected purchases times Gamma-Gamma spend per purchase; NaN (unknown, which
-    the models handle) where too few repeat buyers exist to fit Gamma-Gamma."""
+def _expected_value(x, monetary, purchases, fit_rows) -> tuple[np.ndarray, dict | None]:
+    """Expected purchases times Gamma-Gamma spend per purchase, and the Gamma-Gamma
+    parameters; NaN (unknown, which the models handle) and None where too few repeat
+    buyers exist to fit Gamma-Gamma."""
     repeat = (x > 0) & (monetary > 0)
     fit = np.zeros(len(x), bool)
     fit[fit_rows] = True
@@ -80,8 +84,8 @@ def _expected_value(x, monetary, purchases, fit_rows) -> np.ndarray:
             gg, np.where(repeat, x, 0), np.where(repeat, monetary, 0)
         )
     except ValueError:
-        return np.full(len(x), np.nan)
-    return purchases * spend
+        return np.full(len(x), np.nan), None
+    return purchases * spend, dict(gg.__dict__)
 
 
 def _sample(n: int) -> np.ndarray:

@@ -5,12 +5,12 @@ import json
 import duckdb
 import pandas as pd
 
-from ml_assets.lib.warehouse import atomic, read_sql
+from ml_assets.lib.warehouse import atomic, insert_frame, read_sql
 
 
 def store_fits(conn: duckdb.DuckDBPyConnection, fits: list[dict]) -> None:
     """Replace the stored fit of each cutoff in ``fits`` ({"cutoff": ..., params})."""
-    conn.execute(read_sql(__file__, "btyd_fits.sql"))
+    conn.execute(read_sql(__file__, "btyd_fits.sql")).fetchall()
     rows = pd.DataFrame(
         {
             "cutoff_date": pd.to_datetime([f["cutoff"] for f in fits]).date,
@@ -18,7 +18,6 @@ def store_fits(conn: duckdb.DuckDBPyConnection, fits: list[dict]) -> None:
         }
     )
     with atomic(conn):
-        conn.register("_fits", rows)
-        conn.execute("DELETE FROM btyd_fits WHERE cutoff_date IN (SELECT cutoff_date FROM _fits)")
-        conn.execute("INSERT INTO btyd_fits SELECT cutoff_date, params FROM _fits")
-        conn.unregister("_fits")
+        conn.execute("DELETE FROM btyd_fits WHERE cutoff_date IN (SELECT unnest(?::DATE[]))",
+                     [list(rows["cutoff_date"])]).fetchall()
+        insert_frame(conn, "btyd_fits", rows)

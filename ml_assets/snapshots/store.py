@@ -40,7 +40,8 @@ def replace_cutoffs(
             f"DELETE FROM {table} WHERE cutoff_date IN (SELECT unnest($cutoffs::DATE[]))",
             {"cutoffs": cutoffs},
         )
-        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {staged}")
+        # fetched: duckdb blocks the connection's next statement on an unread result
+        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {staged}").fetchall()
 
 
 def columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:

@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS customer_scores (
 ALTER TABLE customer_scores ADD COLUMN IF NOT EXISTS churn_model_name VARCHAR;
 ALTER TABLE customer_scores ADD COLUMN IF NOT EXISTS ltv_model_name VARCHAR;
 ALTER TABLE customer_scores ADD COLUMN IF NOT EXISTS backfilled BOOLEAN;
+-- ... and were scored by the only models there were then
+UPDATE customer_scores SET churn_model_name = coalesce(churn_model_name, 'churn_model'),
+    ltv_model_name = coalesce(ltv_model_name, 'ltv_model')
+WHERE churn_model_name IS NULL OR ltv_model_name IS NULL;
 CREATE TABLE IF NOT EXISTS scoring_runs (
     cutoff_date DATE,
     run_id VARCHAR,
