@@ -62,6 +62,13 @@ class FoldResult:
     best_iteration: int
     valid_index: np.ndarray  # row positions in the frame
     raw: np.ndarray  # raw scores of the fold model on its validation cutoff
+    booster: lgb.Booster | None = None
+    valid_x: np.ndarray | None = None
+
+    def scores_at(self, rounds: int) -> np.ndarray:
+        """Raw validation scores of this fold's model cut to ``rounds`` trees: the
+        scores a calibration for a served model of ``rounds`` trees is fitted on."""
+        return self.booster.predict(self.valid_x, num_iteration=rounds, raw_score=True)
 
 
 def forward_chaining(
@@ -81,12 +88,12 @@ def forward_chaining(
         train_set = dataset(
             frame.iloc[train_rows], features, target[train_rows], config, max(fold.train)
         )
-        valid_set = lgb.Dataset(
-            matrix(frame.iloc[valid_rows], features), label=target[valid_rows], reference=train_set
-        )
+        valid_x = matrix(frame.iloc[valid_rows], features)
+        valid_set = lgb.Dataset(valid_x, label=target[valid_rows], reference=train_set)
         booster = lgb.train(
             lgb_params,
             train_set,
+            # past the patience window, so scores exist at any rounds the final model uses
             num_boost_round=config.max_rounds,
             valid_sets=[valid_set],
             callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
@@ -96,11 +103,9 @@ def forward_chaining(
                 valid=fold.valid,
                 best_iteration=booster.best_iteration or config.max_rounds,
                 valid_index=valid_rows,
-                raw=booster.predict(
-                    matrix(frame.iloc[valid_rows], features),
-                    num_iteration=booster.best_iteration,
-                    raw_score=True,
-                ),
+                raw=booster.predict(valid_x, num_iteration=booster.best_iteration, raw_score=True),
+                booster=booster,
+                valid_x=valid_x,
             )
         )
     return results

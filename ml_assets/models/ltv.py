@@ -34,13 +34,18 @@ def train_ltv(frame: pd.DataFrame, features: list[str], split: Split, config: Lt
         name: boosting.forward_chaining(frame, target, features, split, config, p)
         for name, p in models.items()
     }
+    rounds = {name: boosting.final_rounds(f) for name, f in folds.items()}
+    # validation scores of the fold models cut to the served models' rounds, so the
+    # conformal margin is fitted on scores of the kind the served models produce
+    valid = {
+        name: np.concatenate([f.scores_at(rounds[name]) for f in fold_list])
+        for name, fold_list in folds.items()
+    }
     valid_index = np.concatenate([f.valid_index for f in folds["mean"]])
     valid_y = y_true[valid_index]
-    mean_valid = np.exp(np.concatenate([f.raw for f in folds["mean"]]))
-    lower_valid = np.concatenate([f.raw for f in folds["lower"]])
-    upper_valid = np.concatenate([f.raw for f in folds["upper"]])
+    mean_valid = np.exp(valid["mean"])
+    lower_valid, upper_valid = valid["lower"], valid["upper"]
     widen = conformal_margin(valid_y, lower_valid, upper_valid, config.interval_coverage)
-    rounds = {name: boosting.final_rounds(f) for name, f in folds.items()}
     boosters = {
         name: boosting.fit_final(frame, target, features, split, config, p, rounds[name])
         for name, p in models.items()
@@ -54,6 +59,7 @@ def train_ltv(frame: pd.DataFrame, features: list[str], split: Split, config: Lt
         "valid_total_true": float(valid_y.sum()),
         "valid_interval_coverage": float(np.mean((valid_y >= lo) & (valid_y <= hi))),
         "conformal_margin": widen,
+        "calibrated_at_rounds": rounds,
     }
     meta = {
         "kind": "ltv",
