@@ -128,3 +128,31 @@ def test_per_cutoff_cap_is_a_fixed_sample_whatever_else_is_loaded(warehouse):
     # the sample is rows of the full frame, unchanged
     merged = last.merge(every, on=["cutoff_date", "customer_id"], suffixes=("", "_all"))
     assert len(merged) == 30 and (merged["recency_days"] == merged["recency_days_all"]).all()
+
+
+def test_churn_calibration_is_fitted_on_scores_of_the_served_number_of_trees(warehouse):
+    """Platt and the threshold come from the fold models cut to the served model's
+    rounds, not from each fold's own early-stopped scores."""
+    from sklearn.linear_model import LogisticRegression
+
+    from ml_assets.models import boosting
+
+    split = plan_split(mature_cutoffs(warehouse, "churn"), 90, 12, 2)
+    frame = load_frame(warehouse, list(split.train), "churn", 365)
+    config = ChurnModelConfig(**FAST)
+    fit = train_churn(frame, feature_columns(frame), split, config)
+    target = frame["churned"].astype(float).to_numpy()
+    params = boosting.params(config, "binary", "binary_logloss")
+    folds = boosting.forward_chaining(frame, target, feature_columns(frame), split, config, params)
+    rounds = fit["meta"]["rounds"]
+    # the case the old code got wrong: a fold stopped at another iteration than the served model
+    assert any(f.best_iteration != rounds for f in folds)
+    rows = np.concatenate([f.valid_index for f in folds])
+    raw = np.concatenate([f.scores_at(rounds) for f in folds])
+    expected = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), target[rows].astype(int))
+    calibration = fit["meta"]["calibration"]
+    assert calibration["a"] == pytest.approx(expected.coef_[0, 0], rel=1e-6)
+    assert calibration["b"] == pytest.approx(expected.intercept_[0], rel=1e-6)
+    # the served booster has exactly the calibrated number of trees
+    assert fit["boosters"]["churn"].num_trees() == rounds
+

@@ -1,5 +1,9 @@
 """Training and applying the churn model: LightGBM binary classifier, Platt
-calibration on out-of-fold validation scores, and a decision threshold."""
+calibration on out-of-fold validation scores, and a decision threshold.
+
+The calibration and the threshold are fitted on the fold models' validation
+scores cut to the served model's number of trees, so they describe scores of
+the scale the served model produces (``FoldResult.scores_at``)."""
 
 import lightgbm as lgb
 import numpy as np
@@ -21,17 +25,18 @@ def train_churn(
     target = frame["churned"].astype(float).to_numpy()
     lgb_params = boosting.params(config, "binary", "binary_logloss")
     folds = boosting.forward_chaining(frame, target, features, split, config, lgb_params)
-    raw = np.concatenate([f.raw for f in folds])
+    rounds = boosting.final_rounds(folds)
+    raw = np.concatenate([f.scores_at(rounds) for f in folds])
     y = np.concatenate([target[f.valid_index] for f in folds])
     calibration = _platt(raw, y)
     p_valid = calibrate(raw, calibration)
     threshold = decision_threshold(p_valid, config)
-    rounds = boosting.final_rounds(folds)
     booster = boosting.fit_final(frame, target, features, split, config, lgb_params, rounds)
     validation = {
         "valid_cutoffs": [f.valid.isoformat() for f in folds],
         "best_iterations": [f.best_iteration for f in folds],
         "rounds": rounds,
+        "calibrated_at_rounds": rounds,
         "valid_roc_auc": float(roc_auc_score(y, raw)),
         "valid_brier_uncalibrated": float(brier_score_loss(y, expit(raw))),
         "valid_brier_calibrated": float(brier_score_loss(y, p_valid)),
