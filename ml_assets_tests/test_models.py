@@ -156,3 +156,64 @@ def test_churn_calibration_is_fitted_on_scores_of_the_served_number_of_trees(war
     # the served booster has exactly the calibrated number of trees
     assert fit["boosters"]["churn"].num_trees() == rounds
 
+
+
+def _fit_ltv(warehouse, **overrides):
+    split = plan_split(mature_cutoffs(warehouse, "ltv"), 180, 12, 2)
+    frame = load_frame(warehouse, list(split.train), "ltv", 365)
+    config = LtvModelConfig(**{**FAST, **overrides})
+    return frame, split, train_ltv(frame, feature_columns(frame), split, config)
+
+
+def test_ltv_mean_is_a_correction_of_the_btyd_offset_at_training_and_serving(warehouse):
+    """The tweedie trees start from log(BG/NBD x GG expected spend): the served mean
+    is exp(trees + offset), so spend scales with the offset column beyond any leaf."""
+    frame, _, fit = _fit_ltv(warehouse, offset_column="btyd_expected_value", offset_floor=1.0)
+    assert fit["meta"]["offset"] == {"column": "btyd_expected_value", "floor": 1.0}
+    mean, lo, hi = ltv_prediction(fit["boosters"], fit["meta"], frame)
+    x = frame[fit["meta"]["features"]].to_numpy(float)
+    trees = fit["boosters"]["mean"].predict(x, raw_score=True)
+    base = np.maximum(np.nan_to_num(frame["btyd_expected_value"].to_numpy(float), nan=1.0), 1.0)
+    np.testing.assert_allclose(mean, np.exp(trees) * base, rtol=1e-10)
+    assert (lo <= mean).all() and (mean <= hi).all()
+    # the trees were trained from the offset: on their own they are a correction factor
+    # near 1, not a spend (spend here is in the tens to hundreds)
+    assert np.median(np.abs(trees)) < np.median(np.log(base[base > 1.0]))
+    # without the offset the model is a plain tweedie regression
+    _, _, plain = _fit_ltv(warehouse, offset_column="")
+    assert plain["meta"]["offset"] is None
+    np.testing.assert_allclose(
+        ltv_prediction(plain["boosters"], plain["meta"], frame)[0],
+        plain["boosters"]["mean"].predict(x))
+
+
+def test_ltv_conformal_margin_is_fitted_at_the_served_rounds_with_the_offset(warehouse):
+    from ml_assets.models import boosting
+    from ml_assets.models.ltv import mean_offset
+
+    frame, split, fit = _fit_ltv(warehouse)
+    config = LtvModelConfig(**FAST)
+    rounds = fit["meta"]["rounds"]
+    assert {n: b.num_trees() for n, b in fit["boosters"].items()} == rounds
+    target = np.clip(frame["future_spend"].to_numpy(float), 0, None)
+    alpha = (1 - config.interval_coverage) / 2
+    folds = {
+        name: boosting.forward_chaining(
+            frame, target, feature_columns(frame), split, config,
+            boosting.params(config, "quantile", "quantile", alpha=a))
+        for name, a in (("lower", alpha), ("upper", 1 - alpha))
+    }
+    lower = np.concatenate([f.scores_at(rounds["lower"]) for f in folds["lower"]])
+    upper = np.concatenate([f.scores_at(rounds["upper"]) for f in folds["upper"]])
+    y = frame["future_spend"].to_numpy(float)[np.concatenate([f.valid_index for f in folds["lower"]])]
+    assert fit["meta"]["conformal_margin"] == pytest.approx(
+        conformal_margin(y, lower, upper, config.interval_coverage))
+    # the mean's validation scores include the offset
+    params = boosting.params(config, "tweedie", "tweedie",
+                             tweedie_variance_power=config.tweedie_variance_power)
+    offset = mean_offset(frame, config.offset_column, config.offset_floor)
+    mean_folds = boosting.forward_chaining(frame, target, feature_columns(frame), split, config,
+                                           params, offset)
+    newest = mean_folds[-1]
+    trees = newest.booster.predict(newest.valid_x, num_iteration=rounds["mean"], raw_score=True)
+    np.testing.assert_allclose(newest.scores_at(rounds["mean"]), trees + offset[newest.valid_index])

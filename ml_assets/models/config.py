@@ -67,3 +67,14 @@ class LtvModelConfig(TrainingConfig):
     interval_coverage: float = Field(
         default=0.8, description="Nominal coverage of the per-customer prediction interval."
     )
+    offset_column: str = Field(
+        default="btyd_expected_value",
+        description="The tweedie trees start from log(this column) (a base margin) and learn a "
+        "multiplicative correction of it, so spend extrapolates for the biggest customers "
+        "(trees alone cannot predict past their leaf values); empty = no offset.",
+    )
+    offset_floor: float = Field(
+        default=1.0,
+        description="The offset column is floored at this value (and missing values set to it) "
+        "before the log.",
+    )
