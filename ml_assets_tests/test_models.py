@@ -139,7 +139,7 @@ def test_churn_calibration_is_fitted_on_scores_of_the_served_number_of_trees(war
 
     split = plan_split(mature_cutoffs(warehouse, "churn"), 90, 12, 2)
     frame = load_frame(warehouse, list(split.train), "churn", 365)
-    config = ChurnModelConfig(**FAST)
+    config = ChurnModelConfig(**FAST, blend_btyd=False)
     fit = train_churn(frame, feature_columns(frame), split, config)
     target = frame["churned"].astype(float).to_numpy()
     params = boosting.params(config, "binary", "binary_logloss")
@@ -217,3 +217,36 @@ def test_ltv_conformal_margin_is_fitted_at_the_served_rounds_with_the_offset(war
     newest = mean_folds[-1]
     trees = newest.booster.predict(newest.valid_x, num_iteration=rounds["mean"], raw_score=True)
     np.testing.assert_allclose(newest.scores_at(rounds["mean"]), trees + offset[newest.valid_index])
+
+
+def test_churn_blend_is_a_logistic_stack_fitted_on_the_folds_and_applied_when_served(warehouse):
+    """With blend_btyd, the calibration is a logistic regression of the label on the fold
+    models' scores (at the served rounds) and BG/NBD's log-odds, fitted on the validation
+    rows only; serving applies the same three numbers to the served booster's score."""
+    from scipy.special import expit
+    from sklearn.linear_model import LogisticRegression
+
+    from ml_assets.models import boosting
+    from ml_assets.models.churn import btyd_logit
+
+    split = plan_split(mature_cutoffs(warehouse, "churn"), 90, 12, 2)
+    frame = load_frame(warehouse, list(split.train), "churn", 365)
+    config = ChurnModelConfig(**FAST)
+    assert config.blend_btyd  # the default
+    fit = train_churn(frame, feature_columns(frame), split, config)
+    target = frame["churned"].astype(float).to_numpy()
+    folds = boosting.forward_chaining(frame, target, feature_columns(frame), split, config,
+                                      boosting.params(config, "binary", "binary_logloss"))
+    rows = np.concatenate([f.valid_index for f in folds])
+    x = np.column_stack([np.concatenate([f.scores_at(fit["meta"]["rounds"]) for f in folds]),
+                         btyd_logit(frame.iloc[rows])])
+    expected = LogisticRegression(C=1e6, max_iter=1000).fit(x, target[rows].astype(int))
+    c = fit["meta"]["calibration"]
+    assert c["method"] == "platt_btyd" and c["c"] != 0
+    assert [c["a"], c["c"], c["b"]] == pytest.approx(
+        [*expected.coef_[0], expected.intercept_[0]], rel=1e-6)
+    # serving: the stored numbers on the served booster's score and the row's BG/NBD value
+    raw = fit["boosters"]["churn"].predict(frame[fit["meta"]["features"]].to_numpy(float),
+                                           raw_score=True)
+    np.testing.assert_allclose(churn_probability(fit["boosters"], fit["meta"], frame),
+                               expit(c["a"] * raw + c["c"] * btyd_logit(frame) + c["b"]))

@@ -36,7 +36,9 @@ def train_ltv(frame: pd.DataFrame, features: list[str], split: Split, config: Lt
         "lower": boosting.params(config, "quantile", "quantile", alpha=alpha),
         "upper": boosting.params(config, "quantile", "quantile", alpha=1 - alpha),
     }
-    offsets = {"mean": mean_offset(frame, config.offset_column, config.offset_floor)}
+    # a floor of 0 means the training rows' mean spend: below it the trees rank freely
+    floor = config.offset_floor if config.offset_floor > 0 else max(float(target.mean()), 1e-6)
+    offsets = {"mean": mean_offset(frame, config.offset_column, floor)}
     folds = {
         name: boosting.forward_chaining(frame, target, features, split, config, p, offsets.get(name))
         for name, p in models.items()
@@ -76,7 +78,7 @@ def train_ltv(frame: pd.DataFrame, features: list[str], split: Split, config: Lt
         "interval_coverage": config.interval_coverage,
         "conformal_margin": widen,
         "rounds": rounds,
-        "offset": {"column": config.offset_column, "floor": config.offset_floor}
+        "offset": {"column": config.offset_column, "floor": floor}
         if config.offset_column else None,
     }
     return {"boosters": boosters, "meta": meta, "validation": validation}
