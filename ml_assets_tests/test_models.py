@@ -128,3 +128,125 @@ def test_per_cutoff_cap_is_a_fixed_sample_whatever_else_is_loaded(warehouse):
     # the sample is rows of the full frame, unchanged
     merged = last.merge(every, on=["cutoff_date", "customer_id"], suffixes=("", "_all"))
     assert len(merged) == 30 and (merged["recency_days"] == merged["recency_days_all"]).all()
+
+
+def test_churn_calibration_is_fitted_on_scores_of_the_served_number_of_trees(warehouse):
+    """Platt and the threshold come from the fold models cut to the served model's
+    rounds, not from each fold's own early-stopped scores."""
+    from sklearn.linear_model import LogisticRegression
+
+    from ml_assets.models import boosting
+
+    split = plan_split(mature_cutoffs(warehouse, "churn"), 90, 12, 2)
+    frame = load_frame(warehouse, list(split.train), "churn", 365)
+    config = ChurnModelConfig(**FAST, blend_btyd=False)
+    fit = train_churn(frame, feature_columns(frame), split, config)
+    target = frame["churned"].astype(float).to_numpy()
+    params = boosting.params(config, "binary", "binary_logloss")
+    folds = boosting.forward_chaining(frame, target, feature_columns(frame), split, config, params)
+    rounds = fit["meta"]["rounds"]
+    # the case the old code got wrong: a fold stopped at another iteration than the served model
+    assert any(f.best_iteration != rounds for f in folds)
+    rows = np.concatenate([f.valid_index for f in folds])
+    raw = np.concatenate([f.scores_at(rounds) for f in folds])
+    expected = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), target[rows].astype(int))
+    calibration = fit["meta"]["calibration"]
+    assert calibration["a"] == pytest.approx(expected.coef_[0, 0], rel=1e-6)
+    assert calibration["b"] == pytest.approx(expected.intercept_[0], rel=1e-6)
+    # the served booster has exactly the calibrated number of trees
+    assert fit["boosters"]["churn"].num_trees() == rounds
+
+
+
+def _fit_ltv(warehouse, **overrides):
+    split = plan_split(mature_cutoffs(warehouse, "ltv"), 180, 12, 2)
+    frame = load_frame(warehouse, list(split.train), "ltv", 365)
+    config = LtvModelConfig(**{**FAST, **overrides})
+    return frame, split, train_ltv(frame, feature_columns(frame), split, config)
+
+
+def test_ltv_mean_is_a_correction_of_the_btyd_offset_at_training_and_serving(warehouse):
+    """The tweedie trees start from log(BG/NBD x GG expected spend): the served mean
+    is exp(trees + offset), so spend scales with the offset column beyond any leaf."""
+    frame, _, fit = _fit_ltv(warehouse, offset_column="btyd_expected_value", offset_floor=1.0)
+    assert fit["meta"]["offset"] == {"column": "btyd_expected_value", "floor": 1.0}
+    mean, lo, hi = ltv_prediction(fit["boosters"], fit["meta"], frame)
+    x = frame[fit["meta"]["features"]].to_numpy(float)
+    trees = fit["boosters"]["mean"].predict(x, raw_score=True)
+    base = np.maximum(np.nan_to_num(frame["btyd_expected_value"].to_numpy(float), nan=1.0), 1.0)
+    np.testing.assert_allclose(mean, np.exp(trees) * base, rtol=1e-10)
+    assert (lo <= mean).all() and (mean <= hi).all()
+    # the trees were trained from the offset: on their own they are a correction factor
+    # near 1, not a spend (spend here is in the tens to hundreds)
+    assert np.median(np.abs(trees)) < np.median(np.log(base[base > 1.0]))
+    # without the offset the model is a plain tweedie regression
+    _, _, plain = _fit_ltv(warehouse, offset_column="")
+    assert plain["meta"]["offset"] is None
+    np.testing.assert_allclose(
+        ltv_prediction(plain["boosters"], plain["meta"], frame)[0],
+        plain["boosters"]["mean"].predict(x))
+
+
+def test_ltv_conformal_margin_is_fitted_at_the_served_rounds_with_the_offset(warehouse):
+    from ml_assets.models import boosting
+    from ml_assets.models.ltv import mean_offset
+
+    frame, split, fit = _fit_ltv(warehouse)
+    config = LtvModelConfig(**FAST)
+    rounds = fit["meta"]["rounds"]
+    assert {n: b.num_trees() for n, b in fit["boosters"].items()} == rounds
+    target = np.clip(frame["future_spend"].to_numpy(float), 0, None)
+    alpha = (1 - config.interval_coverage) / 2
+    folds = {
+        name: boosting.forward_chaining(
+            frame, target, feature_columns(frame), split, config,
+            boosting.params(config, "quantile", "quantile", alpha=a))
+        for name, a in (("lower", alpha), ("upper", 1 - alpha))
+    }
+    lower = np.concatenate([f.scores_at(rounds["lower"]) for f in folds["lower"]])
+    upper = np.concatenate([f.scores_at(rounds["upper"]) for f in folds["upper"]])
+    y = frame["future_spend"].to_numpy(float)[np.concatenate([f.valid_index for f in folds["lower"]])]
+    assert fit["meta"]["conformal_margin"] == pytest.approx(
+        conformal_margin(y, lower, upper, config.interval_coverage))
+    # the mean's validation scores include the offset
+    params = boosting.params(config, "tweedie", "tweedie",
+                             tweedie_variance_power=config.tweedie_variance_power)
+    offset = mean_offset(frame, config.offset_column, config.offset_floor)
+    mean_folds = boosting.forward_chaining(frame, target, feature_columns(frame), split, config,
+                                           params, offset)
+    newest = mean_folds[-1]
+    trees = newest.booster.predict(newest.valid_x, num_iteration=rounds["mean"], raw_score=True)
+    np.testing.assert_allclose(newest.scores_at(rounds["mean"]), trees + offset[newest.valid_index])
+
+
+def test_churn_blend_is_a_logistic_stack_fitted_on_the_folds_and_applied_when_served(warehouse):
+    """With blend_btyd, the calibration is a logistic regression of the label on the fold
+    models' scores (at the served rounds) and BG/NBD's log-odds, fitted on the validation
+    rows only; serving applies the same three numbers to the served booster's score."""
+    from scipy.special import expit
+    from sklearn.linear_model import LogisticRegression
+
+    from ml_assets.models import boosting
+    from ml_assets.models.churn import btyd_logit
+
+    split = plan_split(mature_cutoffs(warehouse, "churn"), 90, 12, 2)
+    frame = load_frame(warehouse, list(split.train), "churn", 365)
+    config = ChurnModelConfig(**FAST)
+    assert config.blend_btyd  # the default
+    fit = train_churn(frame, feature_columns(frame), split, config)
+    target = frame["churned"].astype(float).to_numpy()
+    folds = boosting.forward_chaining(frame, target, feature_columns(frame), split, config,
+                                      boosting.params(config, "binary", "binary_logloss"))
+    rows = np.concatenate([f.valid_index for f in folds])
+    x = np.column_stack([np.concatenate([f.scores_at(fit["meta"]["rounds"]) for f in folds]),
+                         btyd_logit(frame.iloc[rows])])
+    expected = LogisticRegression(C=1e6, max_iter=1000).fit(x, target[rows].astype(int))
+    c = fit["meta"]["calibration"]
+    assert c["method"] == "platt_btyd" and c["c"] != 0
+    assert [c["a"], c["c"], c["b"]] == pytest.approx(
+        [*expected.coef_[0], expected.intercept_[0]], rel=1e-6)
+    # serving: the stored numbers on the served booster's score and the row's BG/NBD value
+    raw = fit["boosters"]["churn"].predict(frame[fit["meta"]["features"]].to_numpy(float),
+                                           raw_score=True)
+    np.testing.assert_allclose(churn_probability(fit["boosters"], fit["meta"], frame),
+                               expit(c["a"] * raw + c["c"] * btyd_logit(frame) + c["b"]))

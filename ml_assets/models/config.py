@@ -43,6 +43,12 @@ class TrainingConfig(dg.Config):
 class ChurnModelConfig(TrainingConfig):
     """LightGBM churn classifier: calibration and the decision threshold policy."""
 
+    # smaller, more regularised trees than the LTV model's: churn is a noisy binary label
+    num_leaves: int = Field(default=15, description="Maximum leaves per tree.")
+    min_child_samples: int = Field(default=300, description="Minimum rows in a leaf.")
+    feature_fraction: float = Field(default=0.6, description="Share of features per tree.")
+    lambda_l2: float = Field(default=10.0, description="L2 regularisation of leaf values.")
+
     threshold_policy: str = Field(
         default="capacity",
         description="'capacity': flag the top `capacity_share` of customers by risk (a retention "
@@ -56,6 +62,11 @@ class ChurnModelConfig(TrainingConfig):
         default=4.0,
         description="For the 'cost' policy: value of reaching a churner / cost of contacting one.",
     )
+    blend_btyd: bool = Field(
+        default=True,
+        description="Calibrate on the model's score and BG/NBD's log-odds of no purchase "
+        "together (a stacked blend fitted on the validation folds); off = plain Platt scaling.",
+    )
 
 
 class LtvModelConfig(TrainingConfig):
@@ -66,4 +77,15 @@ class LtvModelConfig(TrainingConfig):
     )
     interval_coverage: float = Field(
         default=0.8, description="Nominal coverage of the per-customer prediction interval."
+    )
+    offset_column: str = Field(
+        default="btyd_expected_value",
+        description="The tweedie trees start from log(this column) (a base margin) and learn a "
+        "multiplicative correction of it, so spend extrapolates for the biggest customers "
+        "(trees alone cannot predict past their leaf values); empty = no offset.",
+    )
+    offset_floor: float = Field(
+        default=1.0,
+        description="The offset column is floored at this value (and missing values set to it) "
+        "before the log; 0 = the training rows' mean spend.",
     )

@@ -1,7 +1,13 @@
 """Training and applying the LTV model: LightGBM tweedie regression of spend in
 the horizon, plus conformalized quantile regression (CQR) for an interval.
 
-Spend is zero-inflated and right-skewed: tweedie fits both. Targets are
+Spend is zero-inflated and right-skewed: tweedie fits both. The trees start
+from a base margin, log of BG/NBD x Gamma-Gamma's expected spend in the horizon
+(``offset_column``), and learn a multiplicative correction of it: trees alone
+cannot predict past their largest leaf, so they underpredict the biggest
+customers, who dominate RMSE and the total; the offset extrapolates for them.
+The offset is part of the served prediction (``ltv_prediction``) and of every
+validation score the interval is calibrated on. Targets are
 clipped at zero for training (a customer cannot be worth less than nothing to
 a marketer); metrics are computed against the true net spend.
 """
@@ -30,19 +36,29 @@ def train_ltv(frame: pd.DataFrame, features: list[str], split: Split, config: Lt
         "lower": boosting.params(config, "quantile", "quantile", alpha=alpha),
         "upper": boosting.params(config, "quantile", "quantile", alpha=1 - alpha),
     }
+    # a floor of 0 means the training rows' mean spend: below it the trees rank freely
+    floor = config.offset_floor if config.offset_floor > 0 else max(float(target.mean()), 1e-6)
+    offsets = {"mean": mean_offset(frame, config.offset_column, floor)}
     folds = {
-        name: boosting.forward_chaining(frame, target, features, split, config, p)
+        name: boosting.forward_chaining(frame, target, features, split, config, p, offsets.get(name))
         for name, p in models.items()
+    }
+    rounds = {name: boosting.final_rounds(f) for name, f in folds.items()}
+    # validation scores of the fold models cut to the served models' rounds, so the
+    # conformal margin is fitted on scores of the kind the served models produce
+    valid = {
+        name: np.concatenate([f.scores_at(rounds[name]) for f in fold_list])
+        for name, fold_list in folds.items()
     }
     valid_index = np.concatenate([f.valid_index for f in folds["mean"]])
     valid_y = y_true[valid_index]
-    mean_valid = np.exp(np.concatenate([f.raw for f in folds["mean"]]))
-    lower_valid = np.concatenate([f.raw for f in folds["lower"]])
-    upper_valid = np.concatenate([f.raw for f in folds["upper"]])
+    mean_valid = np.exp(valid["mean"])
+    lower_valid, upper_valid = valid["lower"], valid["upper"]
     widen = conformal_margin(valid_y, lower_valid, upper_valid, config.interval_coverage)
-    rounds = {name: boosting.final_rounds(f) for name, f in folds.items()}
     boosters = {
-        name: boosting.fit_final(frame, target, features, split, config, p, rounds[name])
+        name: boosting.fit_final(
+            frame, target, features, split, config, p, rounds[name], offsets.get(name)
+        )
         for name, p in models.items()
     }
     lo, hi = _interval(lower_valid, upper_valid, widen)
@@ -54,6 +70,7 @@ def train_ltv(frame: pd.DataFrame, features: list[str], split: Split, config: Lt
         "valid_total_true": float(valid_y.sum()),
         "valid_interval_coverage": float(np.mean((valid_y >= lo) & (valid_y <= hi))),
         "conformal_margin": widen,
+        "calibrated_at_rounds": rounds,
     }
     meta = {
         "kind": "ltv",
@@ -61,6 +78,8 @@ def train_ltv(frame: pd.DataFrame, features: list[str], split: Split, config: Lt
         "interval_coverage": config.interval_coverage,
         "conformal_margin": widen,
         "rounds": rounds,
+        "offset": {"column": config.offset_column, "floor": floor}
+        if config.offset_column else None,
     }
     return {"boosters": boosters, "meta": meta, "validation": validation}
 
@@ -68,11 +87,24 @@ def train_ltv(frame: pd.DataFrame, features: list[str], split: Split, config: Lt
 def ltv_prediction(boosters: dict[str, lgb.Booster], meta: dict, frame: pd.DataFrame):
     """(expected spend, interval lower, interval upper) for the rows of ``frame``."""
     x = boosting.matrix(frame, meta["features"])
-    mean = boosters["mean"].predict(x)
+    offset = meta.get("offset")
+    if offset:
+        raw = boosters["mean"].predict(x, raw_score=True)
+        mean = np.exp(raw + mean_offset(frame, offset["column"], offset["floor"]))
+    else:
+        mean = boosters["mean"].predict(x)
     lo, hi = _interval(boosters["lower"].predict(x), boosters["upper"].predict(x), meta["conformal_margin"])
     # the interval is for the spend itself; for very skewed customers the mean can
     # fall outside it, so widen it to hold the point forecast a user is shown
     return mean, np.minimum(lo, mean), np.maximum(hi, mean)
+
+
+def mean_offset(frame: pd.DataFrame, column: str, floor: float) -> np.ndarray | None:
+    """log(max(column, floor)) per row, the tweedie model's base margin; None without a column."""
+    if not column:
+        return None
+    values = frame[column].to_numpy(np.float64, na_value=np.nan)
+    return np.log(np.maximum(np.nan_to_num(values, nan=floor), floor))
 
 
 def conformal_margin(y, lower, upper, coverage: float) -> float:
