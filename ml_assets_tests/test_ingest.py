@@ -696,7 +696,11 @@ def test_ingest_definitions_are_grouped_pooled_and_gated(tmp_settings):
     assert {s.key.to_user_string(): s.group_name for s in merged.resolve_all_asset_specs()} == {
         "raw_transactions": "ingest",
         "rejected_transactions": "ingest",
+        "ingest_log": "ingest",  # the side table, an external spec
     }
+    graph = merged.resolve_asset_graph()
+    assert not graph.get(dg.AssetKey("ingest_log")).is_executable
+    assert graph.get(dg.AssetKey("ingest_log")).parent_keys == {dg.AssetKey("raw_transactions")}
     raw = merged.resolve_assets_def("raw_transactions")
     assert raw.node_def.pool == "warehouse"
     assert raw.backfill_policy == dg.BackfillPolicy.single_run()
