@@ -60,6 +60,7 @@ CHURN = {
     "regularised_platt": {"blend_btyd": False},
     "current": {},
     "half_life_0": {"recency_half_life_months": 0.0},
+    "learning_rate_0.1": {"learning_rate": 0.1},
 }
 LTV = {
     "current": {},
@@ -126,6 +127,8 @@ def main() -> None:
     ap.add_argument("--search", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json")
+    ap.add_argument("--drop-features", nargs="*", default=[],
+                    help="Features left out of every variant (to measure what they add).")
     args = ap.parse_args()
     conn = duckdb.connect(args.warehouse, read_only=True)
     rows = []
@@ -137,7 +140,7 @@ def main() -> None:
         frame = load_frame(conn, list(split.train), task, args.active_days,
                            config.max_customers_per_cutoff)
         holdout = load_frame(conn, [split.holdout], task, args.active_days)
-        features = feature_columns(frame)
+        features = [f for f in feature_columns(frame) if f not in args.drop_features]
         print(f"# {task}: {len(frame)} rows, {len(split.train)} cutoffs, holdout {split.holdout} "
               f"({len(holdout)}), folds {[f.valid.isoformat() for f in split.folds]}", flush=True)
         col, scorer = ("churned", churn_scores) if task == "churn" else ("future_spend", ltv_scores)

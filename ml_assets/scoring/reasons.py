@@ -53,6 +53,9 @@ PHRASES = {
     "btyd_p_no_purchase": "{v:.0%} chance of no purchase in the coming window",
     "btyd_expected_purchases": "Expected to buy only {v:.1f} more times",
     "btyd_expected_value": "Expected to spend only {v:,.2f}",
+    "first_purchase_month": "First bought in month {v:.0f} of the year",
+    "holiday_share": "{v:.0%} of purchase days in November and December",
+    "purchase_days_last_year_window": "Bought on {v:.0f} days in this season last year",
 }
 
 # the same for every customer at a cutoff: it shifts all scores, explains none

@@ -40,6 +40,7 @@ SELECT
     sum(gross_sq) OVER w AS gross_sq,
     max(max_amount) OVER w AS max_order,
     count(*) FILTER (WHERE orders > 0) OVER w AS purchase_days,
+    count(*) FILTER (WHERE orders > 0 AND month(day) IN (11, 12)) OVER w AS holiday_days,
     max(CASE WHEN orders > 0 THEN day END) OVER w AS last_purchase_day,
     coalesce(sum(gap) OVER w, 0) AS gap_sum,
     coalesce(sum(gap * gap) OVER w, 0) AS gap_sq_sum,

@@ -12,14 +12,14 @@ pairs AS (
 lookups AS (
     SELECT p.customer_id, p.cutoff_date, w.window_days, p.cutoff_date - w.window_days AS lookup_day
     FROM pairs p
-    CROSS JOIN (VALUES (0), (30), (90), (180), (365)) AS w(window_days)
+    CROSS JOIN (VALUES (0), (30), (90), (180), (275), (365)) AS w(window_days)
 ),
 -- window_days = 0: state over all history before the cutoff;
 -- window_days = w: state before cutoff - w, subtracted below to get [cutoff - w, cutoff).
 states AS (
     SELECT l.customer_id, l.cutoff_date, l.window_days,
            s.orders, s.refunds, s.gross, s.refunded, s.gross_sq, s.max_order,
-           s.purchase_days, s.last_purchase_day, s.gap_sum, s.gap_sq_sum, s.gap_max
+           s.purchase_days, s.holiday_days, s.last_purchase_day, s.gap_sum, s.gap_sq_sum, s.gap_max
     FROM lookups l
     ASOF LEFT JOIN customer_state s
         ON l.customer_id = s.customer_id AND l.lookup_day > s.day
@@ -35,6 +35,7 @@ per_customer AS (
         any_value(gross_sq) FILTER (WHERE window_days = 0) AS gross_sq,
         any_value(max_order) FILTER (WHERE window_days = 0) AS max_order,
         any_value(purchase_days) FILTER (WHERE window_days = 0) AS purchase_days,
+        any_value(holiday_days) FILTER (WHERE window_days = 0) AS holiday_days,
         any_value(last_purchase_day) FILTER (WHERE window_days = 0) AS last_purchase_day,
         any_value(gap_sum) FILTER (WHERE window_days = 0) AS gap_sum,
         any_value(gap_sq_sum) FILTER (WHERE window_days = 0) AS gap_sq_sum,
@@ -52,6 +53,7 @@ per_customer AS (
         coalesce(any_value(gross - refunded) FILTER (WHERE window_days = 180), 0) AS net_b180,
         coalesce(any_value(gross - refunded) FILTER (WHERE window_days = 365), 0) AS net_b365,
         coalesce(any_value(purchase_days) FILTER (WHERE window_days = 90), 0) AS pdays_b90,
+        coalesce(any_value(purchase_days) FILTER (WHERE window_days = 275), 0) AS pdays_b275,
         coalesce(any_value(purchase_days) FILTER (WHERE window_days = 365), 0) AS pdays_b365
     FROM states
     GROUP BY customer_id, cutoff_date
@@ -73,6 +75,7 @@ base AS (
         (v.gross - v.refunded) - v.net_b365 AS spend_365d,
         v.purchase_days - v.pdays_b90 AS purchase_days_90d,
         v.purchase_days - v.pdays_b365 AS purchase_days_365d,
+        v.pdays_b275 - v.pdays_b365 AS purchase_days_last_year_window,
         CASE WHEN v.purchase_days > 1 THEN v.gap_sum / (v.purchase_days - 1) END AS gap_mean
     FROM per_customer v
     JOIN pairs p USING (customer_id, cutoff_date)
@@ -125,6 +128,12 @@ SELECT
     (cutoff_date - first_day)::DOUBLE AS btyd_T,
     CASE WHEN purchase_days > 1
          THEN (gross - first_day_gross)::DOUBLE / (purchase_days - 1) ELSE 0 END AS btyd_monetary,
-    month(cutoff_date)::DOUBLE AS cutoff_month
+    month(cutoff_date)::DOUBLE AS cutoff_month,
+    -- season: the month a customer was acquired in, the share of purchase days in
+    -- November and December, and purchase days in [cutoff - 365, cutoff - 275): the
+    -- coming churn window's season a year earlier
+    month(first_day)::DOUBLE AS first_purchase_month,
+    holiday_days::DOUBLE / purchase_days AS holiday_share,
+    purchase_days_last_year_window::DOUBLE AS purchase_days_last_year_window
 FROM base
 ORDER BY cutoff_date, customer_id

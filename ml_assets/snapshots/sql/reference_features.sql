@@ -24,7 +24,10 @@ days AS (
     SELECT customer_id, min(day) AS first_day, max(day) AS last_day,
            arg_min(day_gross, day) AS first_day_gross, count(*) AS n_days,
            count(*) FILTER (WHERE day >= $cutoff::DATE - 90) AS n_days_90,
-           count(*) FILTER (WHERE day >= $cutoff::DATE - 365) AS n_days_365
+           count(*) FILTER (WHERE day >= $cutoff::DATE - 365) AS n_days_365,
+           count(*) FILTER (WHERE month(day) IN (11, 12)) AS n_holiday_days,
+           count(*) FILTER (WHERE day >= $cutoff::DATE - 365
+                              AND day < $cutoff::DATE - 275) AS n_days_last_year_window
     FROM purchase_days GROUP BY customer_id
 ),
 totals AS (
@@ -80,7 +83,10 @@ SELECT
     (d.last_day - d.first_day)::DOUBLE AS btyd_recency,
     ($cutoff::DATE - d.first_day)::DOUBLE AS btyd_T,
     CASE WHEN d.n_days > 1 THEN (t.gross - d.first_day_gross) / (d.n_days - 1) ELSE 0 END AS btyd_monetary,
-    month($cutoff::DATE)::DOUBLE AS cutoff_month
+    month($cutoff::DATE)::DOUBLE AS cutoff_month,
+    month(d.first_day)::DOUBLE AS first_purchase_month,
+    d.n_holiday_days::DOUBLE / d.n_days AS holiday_share,
+    d.n_days_last_year_window::DOUBLE AS purchase_days_last_year_window
 FROM totals t
 JOIN days d USING (customer_id)
 LEFT JOIN gap_stats g USING (customer_id)
