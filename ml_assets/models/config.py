@@ -48,6 +48,8 @@ class ChurnModelConfig(TrainingConfig):
     min_child_samples: int = Field(default=300, description="Minimum rows in a leaf.")
     feature_fraction: float = Field(default=0.6, description="Share of features per tree.")
     lambda_l2: float = Field(default=10.0, description="L2 regularisation of leaf values.")
+    # measured: the same holdout ROC-AUC as 0.05 on the sample and CDNOW in half the time
+    learning_rate: float = Field(default=0.1, description="LightGBM shrinkage rate.")
 
     threshold_policy: str = Field(
         default="capacity",
@@ -73,7 +75,9 @@ class LtvModelConfig(TrainingConfig):
     """LightGBM spend model (tweedie) with conformalized quantile intervals."""
 
     tweedie_variance_power: float = Field(
-        default=1.3, description="Tweedie power in (1, 2): zero-inflated, right-skewed spend."
+        default=1.5,
+        description="Tweedie power in (1, 2): zero-inflated, right-skewed spend (1.5 measured "
+        "best for RMSE on the sample and CDNOW, with the BTYD base margin).",
     )
     interval_coverage: float = Field(
         default=0.8, description="Nominal coverage of the per-customer prediction interval."
