@@ -289,3 +289,23 @@ def test_a_log_too_short_for_the_ltv_horizon_fails_first_naming_span_window_and_
             "dagster/asset_partition_range_end": "2025-01-01"})
     assert "ltv_model" not in {e.step_key for e in result.all_events if e.is_step_failure}
     assert any(e.step_key == "ltv_model" and e.is_step_success for e in result.all_events)
+
+
+def test_feature_drift_refuses_a_champion_folder_outside_the_model_directory(chain, tmp_path):
+    instance, settings, _ = chain
+    (tmp_path / "copy").mkdir()
+    copy = _copy(settings, tmp_path / "copy")
+    with duckdb.connect(copy.warehouse) as conn:
+        for task in ("churn", "ltv"):
+            registry.set_alias(conn, task, "champion", f"{task}_model", 1, reason="t", moved_by="t")
+        (path,) = conn.execute("SELECT artifact_path FROM model_versions WHERE "
+                               "model_name = 'churn_model' AND version = 1").fetchone()
+        # the same files, same digest, in a look-alike folder elsewhere
+        elsewhere = tmp_path / "elsewhere" / "churn_model" / Path(path).name
+        shutil.copytree(path, elsewhere)
+        conn.execute("UPDATE model_versions SET artifact_path = ? WHERE model_name = "
+                     "'churn_model' AND version = 1", [str(elsewhere)])
+    result = _run(instance, copy, "feature_drift", training=None, raise_on_error=False)
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "not this version's folder" in failure.step_failure_data.error.message
+    assert str(Path(copy.model_dir).resolve() / "churn_model") in failure.step_failure_data.error.message

@@ -51,13 +51,16 @@ def test_split_refuses_when_history_is_too_short():
         plan_split(monthly("2023-01-01", "2023-04-01"), 365, 24, 3)
 
 
-def test_holdout_cutoff_is_not_in_the_training_frame(warehouse):
+def test_training_frame_holds_only_mature_labels_of_active_customers(warehouse):
+    # (the holdout cannot reach training: plan_split's own test; the model step loads
+    # exactly split.train, so a second "holdout not in the frame" assertion could not fail)
     mature = mature_cutoffs(warehouse, "churn")
     split = plan_split(mature, 90, 12, 2)
     frame = load_frame(warehouse, list(split.train), "churn", 365)
-    assert split.holdout not in set(frame.cutoff_date)
+    everyone = load_frame(warehouse, list(split.train), "churn", 0)
     assert frame.churned.notna().all()
-    assert (frame.recency_days <= 365).all()
+    assert (frame.recency_days <= 365).all() and len(frame) < len(everyone)
+    assert set(frame.cutoff_date) == set(split.train)
 
 
 def _fit_churn(warehouse, **overrides):

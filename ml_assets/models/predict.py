@@ -55,6 +55,8 @@ def load_champion(conn, task: str, model_dir: str, needed_for: str) -> Loaded:
             f"champion at a known version with `python -m ml_assets.registry rollback --task "
             f"{task} --to MODEL:V --reason ...`."
         ) from error
+    except registry.ArtifactVerificationError as error:
+        raise dg.Failure(f"The {task} champion cannot be used for {needed_for}: {error}") from error
 
 
 def predict(model: Loaded, frame: pd.DataFrame):
