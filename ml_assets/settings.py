@@ -112,7 +112,7 @@ class Settings(dg.ConfigurableResource):
         description="The primary metric's gain must be significant: one-sided p-value under this.",
     )
     promotion_min_holdout: int = Field(
-        default=500, ge=1, description="No promotion on a holdout with fewer customers than this."
+        default=500, ge=0, description="No promotion on a holdout with fewer customers than this."
     )
     keep_candidates: int = Field(
         default=5, ge=0,
