@@ -80,7 +80,11 @@ def test_a_significantly_better_candidate_within_guardrails_is_promoted():
                       policy, checks_passed=True, n_holdout=5000)
     assert decision["promote"]
     assert all(t["passed"] for t in decision["tests"])
-    assert "PROMOTED" in decision_markdown(decision, "churn_model v2", "churn_model v1")
+    shown = decision_markdown(decision, "churn_model v2", "churn_model v1")
+    assert "PROMOTED" in shown
+    # counts read as counts, metrics to four significant digits
+    assert "| holdout size | 5,000 | >= 500 | pass |" in shown
+    assert "| limit: ece | 0.02 | <= 0.05 | pass |" in shown
 
 
 @pytest.mark.parametrize(

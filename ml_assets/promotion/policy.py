@@ -249,4 +249,9 @@ def _test(name: str, value, required: str, passed: bool, detail: str = "") -> di
 
 
 def _fmt(value) -> str:
-    return value if isinstance(value, str) else f"{value:.4g}"
+    """Counts as whole numbers (12,345), metrics to the digits a person reads."""
+    if isinstance(value, str):
+        return value
+    if float(value).is_integer() and abs(value) >= 1:
+        return f"{int(value):,}"
+    return f"{value:.4g}"
