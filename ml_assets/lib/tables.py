@@ -31,3 +31,15 @@ def _text(value):
     if isinstance(value, str):
         return value.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
     return value
+
+
+def rounded(value, digits: int = 4):
+    """``value`` with every float inside it rounded to ``digits`` decimals, for JSON
+    metadata a person reads (the tables keep full precision)."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v, digits) for v in value]
+    return value

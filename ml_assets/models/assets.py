@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
 from ml_assets.lib.plots import importance_plot
-from ml_assets.lib.tables import markdown_table
+from ml_assets.lib.tables import markdown_table, rounded
 from ml_assets.lib.warehouse import connect
 from ml_assets.models.artifacts import write_model
 from ml_assets.models.baselines import BASELINES, FAMILY, BaselineConfig, fit_baseline
@@ -137,7 +137,7 @@ def _train_and_register(context, model_name, task, horizon, config, trainer, set
         "validation_cutoffs": ", ".join(fit["validation"]["valid_cutoffs"]),
         "dagster/row_count": len(frame),
         "features": len(features),
-        "validation": dg.MetadataValue.json(fit["validation"]),
+        "validation": dg.MetadataValue.json(rounded(fit["validation"])),
         **{k: round(float(v), 4) for k, v in validation.items()},
         "feature_importance": dg.MetadataValue.md(importance_plot(top)),
         "top_features": dg.MetadataValue.md(

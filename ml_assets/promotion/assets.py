@@ -24,6 +24,7 @@ import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
+from ml_assets.lib.tables import rounded
 from ml_assets.lib.tags import TRIGGER_TAG
 from ml_assets.lib.warehouse import connect
 from ml_assets.partitions import SINGLE_RUN
@@ -125,8 +126,7 @@ def _promote(context, evaluation: dict, settings, warehouse, policy):
                 decision_markdown(verdict, registry_ref_text(*candidate), row["compared_with"])
             ),
             "test": dg.MetadataValue.json(
-                {k: round(v, 6) if isinstance(v, float) else v
-                 for k, v in verdict.get("test", {}).items() if np.isscalar(v)}
+                rounded({k: v for k, v in verdict.get("test", {}).items() if np.isscalar(v)}, 6)
             ),
         }
     )
