@@ -107,14 +107,14 @@ def _promote(context, evaluation: dict, settings, warehouse, policy):
             + "\nThe decision is recorded in promotion_decisions. Change the limit's setting if "
             "it is too strict for this log, or fix the data the models learn from."
         )
-    after = registry_ref_text(row["promoted_model"], row["promoted_version"]) if row["promoted"] \
-        else registry_ref_text(*(champion_now or (None, None)))
+    after = _ref_text(row["promoted_model"], row["promoted_version"]) if row["promoted"] \
+        else _ref_text(*(champion_now or (None, None)))
     return dg.MaterializeResult(
         metadata={
             "outcome": verdict["outcome"],
             "promoted": row["promoted"],
-            "candidate": registry_ref_text(*candidate),
-            "champion_before": registry_ref_text(*(champion_now or (None, None))),
+            "candidate": _ref_text(*candidate),
+            "champion_before": _ref_text(*(champion_now or (None, None))),
             "champion_after": after,
             "compared_with": row["compared_with"],
             "evaluation_id": evaluation_id,
@@ -123,7 +123,7 @@ def _promote(context, evaluation: dict, settings, warehouse, policy):
             "upstream_checks_passed": checks_ok,
             "archived_versions": ", ".join(archived) or "none",
             "decision": dg.MetadataValue.md(
-                decision_markdown(verdict, registry_ref_text(*candidate), row["compared_with"])
+                decision_markdown(verdict, _ref_text(*candidate), row["compared_with"])
             ),
             "test": dg.MetadataValue.json(
                 rounded({k: v for k, v in verdict.get("test", {}).items() if np.isscalar(v)}, 6)
@@ -150,7 +150,7 @@ def _judge(conn, base, metrics, policy, checks_ok, check_notes) -> dict:
                          n_holdout)
         verdict.update(outcome="candidate promoted" if verdict["promote"] else "champion kept",
                        promote_ref=candidate if verdict["promote"] else None, test=test,
-                       reference=registry_ref_text(*base["champion"]) + " (champion)")
+                       reference=_ref_text(*base["champion"]) + " (champion)")
     else:
         verdict = _first_decision(conn, base, metrics, baselines, policy, checks_ok, n_holdout)
     verdict["reasons"] = list(verdict["reasons"]) + check_notes
@@ -179,7 +179,7 @@ def _first_decision(conn, base, metrics, baselines, policy, checks_ok, n_holdout
         )
         return {**verdict, "outcome": "baseline promoted", "promote_ref": ref_key[1:]}
     if gates_ok:
-        every = {registry_ref_text(*base["candidate"]): metrics[cand_key],
+        every = {_ref_text(*base["candidate"]): metrics[cand_key],
                  **{label: m for label, (_, m) in baselines.items()}}
         failures = limit_failures(policy, every) + [
             f"{label}: left out of the evaluation: {why}"
@@ -196,8 +196,8 @@ def _first_decision(conn, base, metrics, baselines, policy, checks_ok, n_holdout
 
 
 def _refused(base, evaluated, now) -> dict:
-    before = registry_ref_text(*evaluated) if evaluated else "no champion"
-    current = registry_ref_text(*now) if now else "no champion"
+    before = _ref_text(*evaluated) if evaluated else "no champion"
+    current = _ref_text(*now) if now else "no champion"
     reason = (
         f"Refused: the evaluation compared against {before}, but the champion is now {current} "
         "(moved since the evaluation, by a rollback or another run). Nothing is promoted; "
@@ -262,5 +262,5 @@ def _ref(value: dict) -> tuple[str, int]:
     return value["model_name"], int(value["version"])
 
 
-def registry_ref_text(model_name, version) -> str:
+def _ref_text(model_name, version) -> str:
     return "none" if model_name is None else f"{model_name} v{version}"
