@@ -248,12 +248,6 @@ class Settings(dg.ConfigurableResource):
         return _build(cls, environ)
 
     # --- derived values ----------------------------------------------------
-    def risk_cuts(self) -> list[float]:
-        return list(self.risk_thresholds)
-
-    def value_cuts(self) -> list[float]:
-        return list(self.value_segments)
-
     def transactions_path(self) -> Path:
         return Path(self.transactions or SAMPLE_TRANSACTIONS)
 

@@ -25,7 +25,6 @@ CHURN_TABLE = ["roc_auc", "pr_auc", "brier", "log_loss", "ece", "precision", "re
                "lift", "lift_top_decile", "mean_pred", "base_rate"]
 LTV_TABLE = ["rmse", "mae", "spearman", "normalized_gini", "total_error_pct", "total_ratio",
              "coverage", "mean_interval_width"]
-PRIMARY = {"churn": "roc_auc", "ltv": "normalized_gini"}
 
 
 @dg.asset(
@@ -52,7 +51,7 @@ def churn_evaluation(
         store(conn, evaluation_id, "churn", holdout, y, entries)
     preds = {e.label: e.pred for e in entries}
     return dg.Output(
-        _handoff(evaluation_id, "churn", handed, champion, entries, skipped),
+        _handoff(evaluation_id, context.run.run_id, "churn", handed, champion, entries, skipped),
         metadata={
             **_summary(entries, holdout, champion, skipped, "roc_auc"),
             "decision_threshold": round(threshold, 4),
@@ -86,7 +85,7 @@ def ltv_evaluation(
     preds = {e.label: e.pred for e in entries}
     candidate = entries[0].metrics
     return dg.Output(
-        _handoff(evaluation_id, "ltv", handed, champion, entries, skipped),
+        _handoff(evaluation_id, context.run.run_id, "ltv", handed, champion, entries, skipped),
         metadata={
             **_summary(entries, holdout, champion, skipped, "normalized_gini"),
             "total_predicted": round(candidate["total_pred"], 2),
@@ -117,10 +116,10 @@ def _entries(models, holdout) -> tuple[list[Entry], dict[str, str]]:
     return entries, skipped
 
 
-def _handoff(evaluation_id, task, handed, champion, entries, skipped) -> dict:
+def _handoff(evaluation_id, run_id, task, handed, champion, entries, skipped) -> dict:
     return {
         "evaluation_id": evaluation_id,
-        "run_id": evaluation_id.rsplit(":", 1)[0],
+        "run_id": run_id,
         "task": task,
         "holdout_cutoff": handed["candidate"]["holdout_cutoff"],
         "candidate": {k: handed["candidate"][k] for k in ("model_name", "version")},

@@ -62,6 +62,14 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
+def column_names(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The names of ``table``'s columns; empty when there is no such table."""
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 @contextmanager
 def atomic(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """One transaction: BEGIN, run the block, COMMIT; ROLLBACK and re-raise on

@@ -199,7 +199,7 @@ def _baselines(context, task, candidate, horizon, config, settings, warehouse):
                 holdout_cutoff=candidate["holdout_cutoff"],
                 features=fit["meta"].get("features", []),
                 hyperparameters=config.model_dump(),
-                metrics={k: v for k, v in fit["meta"].get("interval", {}).items()},
+                metrics=fit["meta"].get("interval", {}),
                 data_fingerprint=fingerprint,
                 run_id=context.run.run_id,
             )

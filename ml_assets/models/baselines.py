@@ -81,11 +81,10 @@ def fit_baseline(
 
 def predict_baseline(boosters: dict, meta: dict, frame: pd.DataFrame) -> np.ndarray:
     """Point predictions of a fitted baseline (churn probability or spend)."""
-    kind = meta["kind"]
-    if meta["family"] == "rule" and kind != "last_year":
-        return apply_grid(meta["grid"], frame)
-    if kind == "last_year":
+    if meta["kind"] == "last_year":
         return last_year_spend(frame, meta["horizon_days"])
+    if meta["family"] == "rule":
+        return apply_grid(meta["grid"], frame)
     if meta["family"] == "btyd":
         return btyd_prediction(frame, meta["column"])
     raw = boosters["model"].predict(matrix(frame, meta["features"]))

@@ -19,7 +19,7 @@ from typing import Iterator
 import duckdb
 
 from ml_assets.lib.columns import parse_column_map
-from ml_assets.lib.warehouse import read_sql, table_exists
+from ml_assets.lib.warehouse import column_names, read_sql, table_exists
 from ml_assets.settings import Settings
 
 TAIL_BYTES = 64 * 1024
@@ -91,10 +91,8 @@ def performance_rows(conn: duckdb.DuckDBPyConnection | None) -> list[dict]:
 
 def champion_versions(conn: duckdb.DuckDBPyConnection | None) -> dict[str, tuple[str, int]]:
     """task -> (model_name, version) its ``champion`` alias points at."""
-    if conn is None or not table_exists(conn, "model_aliases"):
-        return {}
-    if not conn.execute(read_sql(__file__, "aliases_have_task.sql")).fetchone()[0]:
-        return {}  # registry schema 1, migrated by the next run that writes the warehouse
+    if conn is None or "task" not in column_names(conn, "model_aliases"):
+        return {}  # no registry yet, or schema 1 (migrated by the next run that writes)
     rows = conn.execute(read_sql(__file__, "champions.sql")).fetchall()
     return {task: (name, int(version)) for task, name, version in rows}
 

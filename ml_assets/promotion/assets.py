@@ -77,8 +77,9 @@ def _promote(context, evaluation: dict, settings, warehouse, policy):
     task, evaluation_id = evaluation["task"], evaluation["evaluation_id"]
     candidate = _ref(evaluation["candidate"])
     evaluated_champion = _ref(evaluation["champion"]) if evaluation["champion"] else None
-    evaluation_run = evaluation.get("run_id") or evaluation_id.rsplit(":", 1)[0]
-    checks_ok, check_notes = upstream_checks_passed(context, f"{task}_evaluation", evaluation_run)
+    checks_ok, check_notes = upstream_checks_passed(
+        context, f"{task}_evaluation", evaluation["run_id"]
+    )
     with connect(warehouse) as conn:
         registry.ensure_tables(conn)
         metrics = store.metrics_by_model(store.evaluation_metrics(conn, evaluation_id, task))
@@ -142,7 +143,7 @@ def _judge(conn, base, metrics, policy, checks_ok, check_notes) -> dict:
             f"v{candidate[1]}; materialize {task}_evaluation again."
         )
     baselines = {f"{k[1]} v{k[2]}": (k, m) for k, m in metrics.items() if k[0] == "baseline"}
-    n_holdout = _holdout_size(conn, base["evaluation_id"], cand_key)
+    n_holdout = int(metrics[cand_key]["n"])  # the evaluation's count of holdout customers
     if base["champion"] is not None:
         champ_key = _evaluated_key(metrics, base["champion"])
         test = _paired_test(conn, base["evaluation_id"], cand_key, champ_key, policy)
@@ -252,10 +253,6 @@ def _evaluated_key(metrics, champion):
         if (role, *champion) in metrics:
             return (role, *champion)
     raise dg.Failure(f"The evaluation has no metrics for the champion {champion[0]} v{champion[1]}.")
-
-
-def _holdout_size(conn, evaluation_id, cand_key) -> int:
-    return len(store.predictions(conn, evaluation_id, cand_key))
 
 
 def _ref(value: dict) -> tuple[str, int]:

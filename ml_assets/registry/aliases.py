@@ -15,6 +15,7 @@ never toggles back to the version just rolled away from.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -36,6 +37,23 @@ def resolve_alias(conn: duckdb.DuckDBPyConnection, task: str, alias: str) -> Ref
     """(model_name, version) the task's ``alias`` points at, or None when unset."""
     found = conn.execute(read_sql(__file__, "resolve_alias.sql"), [task, alias]).fetchone()
     return None if found is None else (found[0], int(found[1]))
+
+
+def load_alias(
+    conn: duckdb.DuckDBPyConnection, task: str, alias: str, model_dir: str | Path | None = None
+) -> tuple[dict, Path]:
+    """The verified row and folder of the version a task's alias points at
+    (any family). Raises ``ModelNotFoundError`` when the alias is unset."""
+    ref = resolve_alias(conn, task, alias)
+    if ref is None:
+        raise ModelNotFoundError(
+            f"The {task} task has no {alias}. Materialize {task}_promotion (a champion always "
+            "exists once any model passes the absolute limits), or point it at a registered "
+            f"version with `python -m ml_assets.registry rollback --task {task} --to MODEL:V "
+            "--reason ...`.",
+            model_name=f"{task} task", alias=alias,
+        )
+    return load_verified(conn, ref[0], version=ref[1], model_dir=model_dir)
 
 
 def set_alias(

@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ml_assets.lib.warehouse import atomic, in_transaction, read_sql
+from ml_assets.lib.warehouse import atomic, column_names, in_transaction, read_sql
 from ml_assets.registry import artifacts
 
 _JSON_COLUMNS = ("training_cutoffs", "features", "hyperparameters", "metrics")
@@ -74,7 +74,7 @@ _MIGRATED = ("model_versions", "model_aliases", "alias_history")
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """Create ``model_versions``, ``model_aliases`` and ``alias_history`` if missing;
     a warehouse of registry schema 1 (aliases per model) is migrated first."""
-    if any(_columns(conn, t) and "task" not in _columns(conn, t)
+    if any(column_names(conn, t) and "task" not in column_names(conn, t)
            for t in ("model_versions", "model_aliases")):
         _migrate_v1(conn)
     conn.execute(read_sql(__file__, "create_tables.sql"))
@@ -99,13 +99,6 @@ def _migrate_v1(conn: duckdb.DuckDBPyConnection) -> None:
         for table in _MIGRATED:
             conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {table}_v2")
             conn.execute(f"DROP TABLE {table}_v2")
-
-
-def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    rows = conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-    ).fetchall()
-    return {row[0] for row in rows}
 
 
 def register_version(
@@ -233,23 +226,6 @@ def load_verified(
             model_name=model_name, version=version, alias=alias,
         )
     return row, _verify_folder(row, model_dir)
-
-
-def load_alias(
-    conn: duckdb.DuckDBPyConnection, task: str, alias: str, model_dir: str | Path | None = None
-) -> tuple[dict, Path]:
-    """The verified row and folder of the version a task's alias points at
-    (any family). Raises ``ModelNotFoundError`` when the alias is unset."""
-    found = conn.execute(read_sql(__file__, "resolve_alias.sql"), [task, alias]).fetchone()
-    if found is None:
-        raise ModelNotFoundError(
-            f"The {task} task has no {alias}. Materialize {task}_promotion (a champion always "
-            "exists once any model passes the absolute limits), or point it at a registered "
-            f"version with `python -m ml_assets.registry rollback --task {task} --to MODEL:V "
-            "--reason ...`.",
-            model_name=f"{task} task", alias=alias,
-        )
-    return load_verified(conn, found[0], version=found[1], model_dir=model_dir)
 
 
 def sweep_orphans(

@@ -78,7 +78,7 @@ def _score(frame, cutoff, churn: Loaded, ltv: Loaded, settings, *, backfilled, n
             "cutoff_date": cutoff,
             "customer_id": frame["customer_id"],
             "churn_probability": p,
-            "risk_level": _levels(p, settings.risk_cuts(), RISK_LEVELS),
+            "risk_level": _levels(p, settings.risk_thresholds, RISK_LEVELS),
             "reason_1": [r[0] if len(r) > 0 else None for r in reasons],
             "reason_2": [r[1] if len(r) > 1 else None for r in reasons],
             "reason_3": [r[2] if len(r) > 2 else None for r in reasons],
@@ -86,7 +86,7 @@ def _score(frame, cutoff, churn: Loaded, ltv: Loaded, settings, *, backfilled, n
             "ltv_lower": lower,
             "ltv_upper": upper,
             "value_segment": _levels(
-                value, np.quantile(value, settings.value_cuts()), VALUE_SEGMENTS
+                value, np.quantile(value, settings.value_segments), VALUE_SEGMENTS
             ),
             "churn_model_name": churn.row["model_name"],
             "churn_model_version": churn.row["version"],

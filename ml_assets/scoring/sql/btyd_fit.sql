@@ -1,1 +1,1 @@
-SELECT * EXCLUDE (cutoff_date) FROM btyd_fits WHERE cutoff_date = $cutoff::DATE
+SELECT params FROM btyd_fits WHERE cutoff_date = $cutoff::DATE
