@@ -223,6 +223,11 @@ class Settings(dg.ConfigurableResource):
         description="Quantiles of predicted LTV among scored customers that separate the value "
         "segments low, medium, high and top.",
     )
+    scoring_batch_rows: int = Field(
+        default=100_000, ge=2048,
+        description="customer_scores reads, predicts and explains this many customers at a "
+        "time, so its memory does not grow with the population (the result is the same).",
+    )
 
     @field_validator("risk_thresholds", "value_segments")
     @classmethod

@@ -4,7 +4,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from ml_assets.scoring.assets import RISK_LEVELS, _levels
+from ml_assets.scoring.frame import RISK_LEVELS, levels as _levels
 from ml_assets.scoring.reasons import rfm_reasons, top_reasons
 
 

@@ -11,7 +11,6 @@ import json
 from datetime import date, datetime, timezone
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
@@ -24,13 +23,11 @@ from ml_assets.lib.warehouse import (
     read_sql,
     table_exists,
 )
-from ml_assets.models.predict import Loaded, explainer, load_champion, predict
+from ml_assets.models.predict import Loaded, load_champion
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
-from ml_assets.scoring.reasons import rfm_reasons, top_reasons
+from ml_assets.scoring.frame import RISK_LEVELS, VALUE_SEGMENTS, score_frame, value_segments
 from ml_assets.settings import Settings
 
-RISK_LEVELS = ["low", "medium", "high", "critical"]
-VALUE_SEGMENTS = ["low", "medium", "high", "top"]
 
 
 @dg.asset(
@@ -49,77 +46,53 @@ def customer_scores(
     loading. Table customer_scores (one partition per cutoff); the champions used
     per partition are in table scoring_runs."""
     cutoffs = sorted(date.fromisoformat(k) for k in context.partition_keys)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
     with connect(warehouse) as conn:
         registry.ensure_tables(conn)
         churn = load_champion(conn, "churn", settings.model_dir, "scoring")
         ltv = load_champion(conn, "ltv", settings.model_dir, "scoring")
         newest = conn.execute(read_sql(__file__, "newest_feature_cutoff.sql")).fetchone()[0]
-        frames = {c: _active(conn, c, settings) for c in cutoffs}
         fits = {c: _btyd_fit(conn, c) for c in cutoffs}
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    scored = [
-        _score(frames[c], c, churn, ltv, settings, backfilled=c != newest, now=now,
-               run_id=context.run.run_id)
-        for c in cutoffs
-    ]
-    runs = [_run_row(s, c, churn, ltv, fits[c], now, context.run.run_id)
-            for s, c in zip(scored, cutoffs)]
-    with connect(warehouse) as conn:
-        _replace_cutoffs(conn, scored, runs, cutoffs)
-    return dg.MaterializeResult(metadata=_metadata(scored[-1], cutoffs, churn, ltv, newest, fits))
+        scored = [
+            _score(conn, c, churn, ltv, settings, backfilled=c != newest, now=now,
+                   run_id=context.run.run_id)
+            for c in cutoffs
+        ]
+        runs = [_run_row(s, c, churn, ltv, fits[c], cuts, now, context.run.run_id)
+                for (s, cuts), c in zip(scored, cutoffs)]
+        _replace_cutoffs(conn, [s for s, _ in scored], runs, cutoffs)
+    return dg.MaterializeResult(metadata=_metadata(scored[-1][0], cutoffs, churn, ltv, newest, fits))
 
 
-def _score(frame, cutoff, churn: Loaded, ltv: Loaded, settings, *, backfilled, now, run_id):
-    p, _, _ = predict(churn, frame)
-    value, lower, upper = predict(ltv, frame)
-    reasons = _reasons(churn, frame)
-    return pd.DataFrame(
-        {
-            "cutoff_date": cutoff,
-            "customer_id": frame["customer_id"],
-            "churn_probability": p,
-            "risk_level": _levels(p, settings.risk_thresholds, RISK_LEVELS),
-            "reason_1": [r[0] if len(r) > 0 else None for r in reasons],
-            "reason_2": [r[1] if len(r) > 1 else None for r in reasons],
-            "reason_3": [r[2] if len(r) > 2 else None for r in reasons],
-            "predicted_ltv": value,
-            "ltv_lower": lower,
-            "ltv_upper": upper,
-            "value_segment": _levels(
-                value, np.quantile(value, settings.value_segments), VALUE_SEGMENTS
-            ),
-            "churn_model_name": churn.row["model_name"],
-            "churn_model_version": churn.row["version"],
-            "ltv_model_name": ltv.row["model_name"],
-            "ltv_model_version": ltv.row["version"],
-            "backfilled": backfilled,
-            "scored_at": now,
-            "run_id": run_id,
-        }
-    )
+def _score(conn, cutoff, churn: Loaded, ltv: Loaded, settings, *, backfilled, now, run_id):
+    """The cutoff's active customers scored in batches of ``scoring_batch_rows``
+    (features are read, predicted and explained a batch at a time), then cut
+    into value segments over the whole population."""
+    batches = [score_frame(frame, cutoff, churn, ltv, settings.risk_thresholds)
+               for frame in _active(conn, cutoff, settings)]
+    scores = pd.concat(batches, ignore_index=True)
+    cuts = value_segments(scores, settings.value_segments)
+    scores["backfilled"] = backfilled
+    scores["scored_at"] = now
+    scores["run_id"] = run_id
+    return scores, cuts
 
 
-def _reasons(churn: Loaded, frame: pd.DataFrame) -> list[list[str]]:
-    """Feature contributions of the churn champion's booster, or for BTYD and
-    rule champions (functions of recency, frequency and value) the customer's
-    recency, frequency and value against the scored population."""
-    explained = explainer(churn)
-    if explained is None:
-        return rfm_reasons(frame)
-    booster, features = explained
-    return top_reasons(booster, frame, features)
-
-
-def _active(conn, cutoff: date, settings: Settings) -> pd.DataFrame:
-    frame = conn.execute(
+def _active(conn, cutoff: date, settings: Settings):
+    """The active customers' features at ``cutoff``, in customer order, a batch
+    of at most ``scoring_batch_rows`` rows at a time."""
+    result = conn.execute(
         read_sql(__file__, "active_features.sql"),
         {"cutoff": cutoff, "active_days": settings.active_days},
-    ).df()
+    )
+    frame = result.fetch_df_chunk(settings.scoring_batch_rows // 2048 or 1)
     if frame.empty:
         raise dg.Failure(
             f"No active customers at cutoff {cutoff}: materialize customer_features for it."
         )
-    return frame
+    while not frame.empty:
+        yield frame
+        frame = result.fetch_df_chunk(settings.scoring_batch_rows // 2048 or 1)
 
 
 def _btyd_fit(conn, cutoff: date) -> dict | None:
@@ -129,7 +102,7 @@ def _btyd_fit(conn, cutoff: date) -> dict | None:
     return None if row is None else json.loads(row[0])
 
 
-def _run_row(scores, cutoff, churn: Loaded, ltv: Loaded, fit, now, run_id) -> dict:
+def _run_row(scores, cutoff, churn: Loaded, ltv: Loaded, fit, cuts, now, run_id) -> dict:
     uses_btyd = "btyd" in (churn.family, ltv.family)
     return {
         "cutoff_date": cutoff, "run_id": run_id, "scored_at": now, "customers": len(scores),
@@ -137,11 +110,8 @@ def _run_row(scores, cutoff, churn: Loaded, ltv: Loaded, fit, now, run_id) -> di
         "ltv_model_name": ltv.row["model_name"], "ltv_model_version": ltv.row["version"],
         "backfilled": bool(scores["backfilled"].iloc[0]),
         "btyd_fit": json.dumps(fit) if uses_btyd and fit is not None else None,
+        "value_cuts": json.dumps(cuts),
     }
-
-
-def _levels(values: np.ndarray, cuts, names: list[str]) -> np.ndarray:
-    return np.array(names, dtype=object)[np.searchsorted(cuts, values, side="right")]
 
 
 def _replace_cutoffs(conn, scored: list[pd.DataFrame], runs: list[dict], cutoffs) -> None:

@@ -36,5 +36,7 @@ CREATE TABLE IF NOT EXISTS scoring_runs (
     ltv_model_name VARCHAR,
     ltv_model_version INTEGER,
     backfilled BOOLEAN,
-    btyd_fit VARCHAR             -- JSON: the BG/NBD (Gamma-Gamma) fit at the cutoff a BTYD champion used
+    btyd_fit VARCHAR,            -- JSON: the BG/NBD (Gamma-Gamma) fit at the cutoff a BTYD champion used
+    value_cuts VARCHAR           -- JSON: the predicted-LTV cut points of the value segments
 );
+ALTER TABLE scoring_runs ADD COLUMN IF NOT EXISTS value_cuts VARCHAR;
