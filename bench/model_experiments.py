@@ -138,7 +138,7 @@ def main() -> None:
         split = plan_split(mature_cutoffs(conn, task), horizon, config.training_cutoffs,
                            config.validation_folds)
         frame = load_frame(conn, list(split.train), task, args.active_days,
-                           config.max_customers_per_cutoff)
+                           config.per_cutoff(len(split.train)))
         holdout = load_frame(conn, [split.holdout], task, args.active_days)
         features = [f for f in feature_columns(frame) if f not in args.drop_features]
         print(f"# {task}: {len(frame)} rows, {len(split.train)} cutoffs, holdout {split.holdout} "

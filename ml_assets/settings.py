@@ -105,6 +105,12 @@ class Settings(dg.ConfigurableResource):
         "many days before it. Models train, are evaluated and score on active customers only; "
         "0 means every customer who has ever purchased.",
     )
+    snapshot_batch_rows: int = Field(
+        default=3_000_000, ge=1,
+        description="The snapshot asset computes and writes whole cutoffs in batches of about "
+        "this many customer rows (one transaction for the run), so its memory stays bounded "
+        "on large logs; the result is the same for any value.",
+    )
 
     # --- promotion policy (see ml_assets/promotion/policy.py) ---------------
     promotion_alpha: float = Field(
@@ -224,7 +230,7 @@ class Settings(dg.ConfigurableResource):
         "segments low, medium, high and top.",
     )
     scoring_batch_rows: int = Field(
-        default=100_000, ge=2048,
+        default=100_000, ge=1,
         description="customer_scores reads, predicts and explains this many customers at a "
         "time, so its memory does not grow with the population (the result is the same).",
     )

@@ -156,6 +156,26 @@ def test_scores_cover_every_active_customer_with_the_champions(chain):
     assert runs == [(NEWEST, active, champion[0], False)]
 
 
+def test_scores_in_small_batches_equal_the_scores_in_one(chain, tmp_path):
+    instance, settings, _ = chain
+    batched = _copy(settings, tmp_path, scoring_batch_rows=97)
+    with duckdb.connect(batched.warehouse) as conn:  # _copy clears the champions: restore them
+        conn.execute("ATTACH ? AS served (READ_ONLY)", [settings.warehouse])
+        conn.execute("INSERT INTO model_aliases SELECT * FROM served.model_aliases "
+                     "WHERE alias = 'champion'")
+    _score(instance, batched)
+    columns = ("customer_id, churn_probability, risk_level, reason_1, reason_2, reason_3, "
+               "predicted_ltv, ltv_lower, ltv_upper, value_segment, churn_model_version")
+    one = _query(settings, f"SELECT {columns} FROM customer_scores WHERE cutoff_date = ? "
+                           "ORDER BY customer_id", [NEWEST])
+    many = _query(batched, f"SELECT {columns} FROM customer_scores WHERE cutoff_date = ? "
+                           "ORDER BY customer_id", [NEWEST])
+    assert len(one) > 3 * 97 and many == one
+    stored = ("SELECT value_cuts, rfm_reference FROM scoring_runs WHERE cutoff_date = ? "
+              "ORDER BY scored_at DESC LIMIT 1")
+    assert _query(batched, stored, [NEWEST]) == _query(settings, stored, [NEWEST])
+
+
 def test_a_past_cutoff_scored_after_the_fact_is_a_backfill(chain):
     instance, settings, _ = chain
     _score(instance, settings, cutoff="2024-06-01")

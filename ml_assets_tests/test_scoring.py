@@ -5,7 +5,12 @@ import numpy as np
 import pandas as pd
 
 from ml_assets.scoring.frame import RISK_LEVELS, levels as _levels
-from ml_assets.scoring.reasons import rfm_reasons, top_reasons
+from ml_assets.scoring.reasons import (
+    path_contributions,
+    rfm_reasons,
+    rfm_reference,
+    top_reasons,
+)
 
 
 def _booster(frame, features, y):
@@ -49,7 +54,7 @@ def test_rfm_reasons_name_the_risky_side_of_recency_frequency_and_value():
         "orders_total": [1.0, 20.0, 15.0, 10.0, 12.0],
         "avg_order_value": [5.0, 80.0, 70.0, 60.0, 90.0],
     })
-    reasons = rfm_reasons(frame)
+    reasons = rfm_reasons(frame, rfm_reference(frame))
     # long silent, one order, smallest orders: all three, the most extreme first
     assert set(reasons[0]) == {"No purchase for 300 days", "1 orders in total",
                                "Average order of 5.00"}
@@ -57,3 +62,29 @@ def test_rfm_reasons_name_the_risky_side_of_recency_frequency_and_value():
     assert reasons[1] == []
     # silent for long but frequent and big: only recency is a reason
     assert reasons[4] == ["No purchase for 200 days"]
+    # ranked against the population, not the rows at hand: one customer alone
+    # (a batch, or a single score on demand) gets the reasons it gets among all
+    for i in range(len(frame)):
+        assert rfm_reasons(frame.iloc[[i]], rfm_reference(frame)) == [reasons[i]]
+
+
+def test_path_contributions_add_up_to_the_raw_score_and_mostly_agree_with_treeshap():
+    rng = np.random.default_rng(1)
+    n = 3000
+    frame = pd.DataFrame({f"f{i}": rng.normal(size=n) for i in range(6)})
+    frame.loc[rng.random(n) < 0.1, "f2"] = np.nan  # missing values take the default branch
+    logit = 1.5 * frame.f0 - frame.f1 + 0.5 * frame.f2.fillna(0) * frame.f3
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
+    features = list(frame.columns)
+    booster = _booster(frame, features, y)
+    x = frame[features].to_numpy(float)
+    path = path_contributions(booster, x)
+    shap = booster.predict(x, pred_contrib=True)
+    # local accuracy: contributions plus the trees' root values (one constant for
+    # every row) are the raw score
+    bias = booster.predict(x, raw_score=True) - path.sum(axis=1)
+    assert np.ptp(bias) < 1e-9
+    # the features that drive the score are the ones credited most, as with TreeSHAP
+    assert np.mean(path.argmax(axis=1) == shap[:, :-1].argmax(axis=1)) > 0.8
+    # the same rows alone or among others: the same contributions
+    np.testing.assert_array_equal(path_contributions(booster, x[17:18]), path[17:18])

@@ -117,9 +117,8 @@ def _train_and_register(context, model_name, task, horizon, config, trainer, set
         split = plan_split(
             mature_cutoffs(conn, task), horizon, config.training_cutoffs, config.validation_folds
         )
-        frame = load_frame(
-            conn, list(split.train), task, settings.active_days, config.max_customers_per_cutoff
-        )
+        per_cutoff = config.per_cutoff(len(split.train))
+        frame = load_frame(conn, list(split.train), task, settings.active_days, per_cutoff)
         fingerprint = data_fingerprint(conn)
     features = feature_columns(frame)
     context.log.info(
@@ -136,6 +135,7 @@ def _train_and_register(context, model_name, task, horizon, config, trainer, set
         "training_cutoffs": f"{split.train[0]} .. {split.train[-1]} ({len(split.train)})",
         "validation_cutoffs": ", ".join(fit["validation"]["valid_cutoffs"]),
         "dagster/row_count": len(frame),
+        "sampled_per_cutoff": per_cutoff or "all",
         "features": len(features),
         "validation": dg.MetadataValue.json(rounded(fit["validation"])),
         **{k: round(float(v), 4) for k, v in validation.items()},
@@ -167,7 +167,7 @@ def _train_and_register(context, model_name, task, horizon, config, trainer, set
         "task": task, "model_name": model_name, "version": row["version"],
         "holdout_cutoff": split.holdout.isoformat(),
         "training_cutoffs": [c.isoformat() for c in split.train],
-        "max_customers_per_cutoff": config.max_customers_per_cutoff,
+        "max_customers_per_cutoff": per_cutoff,
     }
     return dg.Output(
         handed,

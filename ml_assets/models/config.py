@@ -3,6 +3,9 @@
 import dagster as dg
 from pydantic import Field
 
+# measured: bench/training_sample.py (README, "Training sample")
+MAX_TRAINING_ROWS = 600_000
+
 
 class TrainingConfig(dg.Config):
     """Shared by both models: how much history, how it is weighted, how it is validated."""
@@ -16,9 +19,23 @@ class TrainingConfig(dg.Config):
     max_customers_per_cutoff: int = Field(
         default=200_000,
         description="Train on at most this many customers per cutoff, a fixed sample (by a hash "
-        "of the id); 0 = all. Bounds memory and time on large logs; evaluation always uses "
-        "every holdout customer.",
+        "of the id); 0 = all. Evaluation always uses every holdout customer.",
     )
+    max_training_rows: int = Field(
+        default=MAX_TRAINING_ROWS,
+        description="Train on at most this many rows in all, spread evenly over the training "
+        "cutoffs (the per-cutoff sample shrinks to fit); 0 = no total bound. Bounds training "
+        "time and memory on large logs: holdout metrics stop improving well below it "
+        "(bench/training_sample.py, in the README).",
+    )
+
+    def per_cutoff(self, cutoffs: int) -> int:
+        """Customers to sample per training cutoff: the tighter of the two bounds (0 = all)."""
+        bounds = [b for b in (self.max_customers_per_cutoff,
+                              self.max_training_rows // max(cutoffs, 1) if self.max_training_rows
+                              else 0) if b > 0]
+        return max(1, min(bounds)) if bounds else 0
+
     recency_half_life_months: float = Field(
         default=12.0,
         description="Rows from a cutoff this many months older weigh half as much; "

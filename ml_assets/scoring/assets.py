@@ -25,9 +25,14 @@ from ml_assets.lib.warehouse import (
 )
 from ml_assets.models.predict import Loaded, load_champion
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
-from ml_assets.scoring.frame import RISK_LEVELS, VALUE_SEGMENTS, score_frame, value_segments
+from ml_assets.scoring.frame import (
+    RISK_LEVELS,
+    VALUE_SEGMENTS,
+    score_frame,
+    value_segments,
+)
+from ml_assets.scoring.reasons import rfm_reference
 from ml_assets.settings import Settings
-
 
 
 @dg.asset(
@@ -58,8 +63,8 @@ def customer_scores(
                    run_id=context.run.run_id)
             for c in cutoffs
         ]
-        runs = [_run_row(s, c, churn, ltv, fits[c], cuts, now, context.run.run_id)
-                for (s, cuts), c in zip(scored, cutoffs)]
+        runs = [_run_row(s, c, churn, ltv, fits[c], stored, now, context.run.run_id)
+                for (s, stored), c in zip(scored, cutoffs)]
         _replace_cutoffs(conn, [s for s, _ in scored], runs, cutoffs)
     return dg.MaterializeResult(metadata=_metadata(scored[-1][0], cutoffs, churn, ltv, newest, fits))
 
@@ -68,31 +73,32 @@ def _score(conn, cutoff, churn: Loaded, ltv: Loaded, settings, *, backfilled, no
     """The cutoff's active customers scored in batches of ``scoring_batch_rows``
     (features are read, predicted and explained a batch at a time), then cut
     into value segments over the whole population."""
-    batches = [score_frame(frame, cutoff, churn, ltv, settings.risk_thresholds)
+    params = {"cutoff": cutoff, "active_days": settings.active_days}
+    population = rfm_reference(conn.execute(read_sql(__file__, "active_rfm.sql"), params).df())
+    batches = [score_frame(frame, cutoff, churn, ltv, settings.risk_thresholds, population)
                for frame in _active(conn, cutoff, settings)]
     scores = pd.concat(batches, ignore_index=True)
     cuts = value_segments(scores, settings.value_segments)
     scores["backfilled"] = backfilled
     scores["scored_at"] = now
     scores["run_id"] = run_id
-    return scores, cuts
+    return scores, {"value_cuts": cuts, "rfm_reference": population}
 
 
 def _active(conn, cutoff: date, settings: Settings):
     """The active customers' features at ``cutoff``, in customer order, a batch
-    of at most ``scoring_batch_rows`` rows at a time."""
-    result = conn.execute(
-        read_sql(__file__, "active_features.sql"),
-        {"cutoff": cutoff, "active_days": settings.active_days},
-    )
-    frame = result.fetch_df_chunk(settings.scoring_batch_rows // 2048 or 1)
+    of at most ``scoring_batch_rows`` rows at a time (keyset pages)."""
+    params = {"cutoff": cutoff, "active_days": settings.active_days,
+              "rows": settings.scoring_batch_rows, "after": None}
+    frame = conn.execute(read_sql(__file__, "active_features.sql"), params).df()
     if frame.empty:
         raise dg.Failure(
             f"No active customers at cutoff {cutoff}: materialize customer_features for it."
         )
     while not frame.empty:
         yield frame
-        frame = result.fetch_df_chunk(settings.scoring_batch_rows // 2048 or 1)
+        params["after"] = frame["customer_id"].iloc[-1]
+        frame = conn.execute(read_sql(__file__, "active_features.sql"), params).df()
 
 
 def _btyd_fit(conn, cutoff: date) -> dict | None:
@@ -102,7 +108,7 @@ def _btyd_fit(conn, cutoff: date) -> dict | None:
     return None if row is None else json.loads(row[0])
 
 
-def _run_row(scores, cutoff, churn: Loaded, ltv: Loaded, fit, cuts, now, run_id) -> dict:
+def _run_row(scores, cutoff, churn: Loaded, ltv: Loaded, fit, stored, now, run_id) -> dict:
     uses_btyd = "btyd" in (churn.family, ltv.family)
     return {
         "cutoff_date": cutoff, "run_id": run_id, "scored_at": now, "customers": len(scores),
@@ -110,7 +116,8 @@ def _run_row(scores, cutoff, churn: Loaded, ltv: Loaded, fit, cuts, now, run_id)
         "ltv_model_name": ltv.row["model_name"], "ltv_model_version": ltv.row["version"],
         "backfilled": bool(scores["backfilled"].iloc[0]),
         "btyd_fit": json.dumps(fit) if uses_btyd and fit is not None else None,
-        "value_cuts": json.dumps(cuts),
+        "value_cuts": json.dumps(stored["value_cuts"]),
+        "rfm_reference": json.dumps(stored["rfm_reference"]),
     }
 
 

@@ -13,13 +13,15 @@ VALUE_SEGMENTS = ["low", "medium", "high", "top"]
 
 
 def score_frame(frame: pd.DataFrame, cutoff, churn: Loaded, ltv: Loaded,
-                risk_thresholds) -> pd.DataFrame:
+                risk_thresholds, rfm_population: dict) -> pd.DataFrame:
     """Churn probability, risk level, three reasons and LTV with its interval
-    for each row of ``frame`` (features at ``cutoff``). The value segment is a
-    property of the whole scored population: ``value_segments`` adds it."""
+    for each row of ``frame`` (features at ``cutoff``). ``rfm_population``
+    (``reasons.rfm_reference`` of the cutoff's whole scored population) ranks
+    customers for the reasons of champions without boosters. The value segment
+    is a property of the whole population too: ``value_segments`` adds it."""
     p, _, _ = predict(churn, frame)
     value, lower, upper = predict(ltv, frame)
-    reasons = _reasons(churn, frame)
+    reasons = _reasons(churn, frame, rfm_population)
     return pd.DataFrame(
         {
             "cutoff_date": cutoff,
@@ -56,12 +58,12 @@ def levels(values: np.ndarray, cuts, names: list[str]) -> np.ndarray:
     return np.array(names, dtype=object)[np.searchsorted(cuts, values, side="right")]
 
 
-def _reasons(churn: Loaded, frame: pd.DataFrame) -> list[list[str]]:
+def _reasons(churn: Loaded, frame: pd.DataFrame, rfm_population: dict) -> list[list[str]]:
     """Feature contributions of the churn champion's booster, or for BTYD and
     rule champions (functions of recency, frequency and value) the customer's
     recency, frequency and value against the scored population."""
     explained = explainer(churn)
     if explained is None:
-        return rfm_reasons(frame)
+        return rfm_reasons(frame, rfm_population)
     booster, features = explained
     return top_reasons(booster, frame, features)

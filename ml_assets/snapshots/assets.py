@@ -53,22 +53,61 @@ def snapshots(context: dg.AssetExecutionContext, settings: Settings, warehouse: 
     with connect(warehouse) as conn:
         last_event = validate_cutoffs(conn, cutoffs)
         prepare_state(conn)
+        batches = cutoff_batches(conn, cutoffs, settings.snapshot_batch_rows)
         if "customer_features" in selected:
-            stage_features(conn, cutoffs)
-            fits = add_btyd_features(conn, settings.churn_window_days, settings.ltv_horizon_days)
-            with atomic(conn):  # the features and the fits they came from, together
-                replace_cutoffs(conn, "customer_features", "staged_features", cutoffs, CUTOFFS)
-                store_fits(conn, fits)
+            fits = write_features(conn, batches, settings)
             yield dg.MaterializeResult(
-                asset_key="customer_features", metadata=_features_metadata(conn, fits)
+                asset_key="customer_features",
+                metadata=_features_metadata(conn, cutoffs, fits, len(batches)),
             )
         if "training_snapshots" in selected:
-            stage_labels(conn, cutoffs, settings, last_event)
-            replace_cutoffs(conn, "training_snapshots", "staged_labels", cutoffs, CUTOFFS)
+            write_labels(conn, batches, settings, last_event)
             yield dg.MaterializeResult(
                 asset_key="training_snapshots",
-                metadata=_labels_metadata(conn, settings, last_event),
+                metadata=_labels_metadata(conn, cutoffs, settings, last_event),
             )
+
+
+def cutoff_batches(conn: duckdb.DuckDBPyConnection, cutoffs: list[date], rows: int):
+    """``cutoffs`` in consecutive batches of about ``rows`` customer rows, so a
+    run's staging tables stay the size of a batch whatever the log's size. A
+    batch holds whole cutoffs: everything computed over a cutoff's population
+    (its BTYD fit) sees all of it."""
+    counts = dict(conn.execute(
+        "SELECT c, count(*) FROM (SELECT unnest($cutoffs::DATE[]) AS c) "
+        "JOIN first_purchases ON first_day < c GROUP BY c", {"cutoffs": cutoffs}).fetchall())
+    batches, batch, size = [], [], 0
+    for cutoff in cutoffs:
+        if batch and size + counts.get(cutoff, 0) > rows:
+            batches.append(batch)
+            batch, size = [], 0
+        batch.append(cutoff)
+        size += counts.get(cutoff, 0)
+    return [*batches, batch] if batch else batches
+
+
+def write_features(conn, batches: list[list[date]], settings: Settings) -> list[dict]:
+    """Features of every batch, with the BTYD fits they came from, replacing the
+    cutoffs' rows in one transaction; the fits, per cutoff."""
+    fits = []
+    with atomic(conn):
+        for i, batch in enumerate(batches):
+            stage_features(conn, batch)
+            batch_fits = add_btyd_features(conn, settings.churn_window_days,
+                                           settings.ltv_horizon_days)
+            replace_cutoffs(conn, "customer_features", "staged_features", batch, CUTOFFS,
+                            every=[c for b in batches for c in b], first=i == 0)
+            fits += batch_fits
+        store_fits(conn, fits)
+    return fits
+
+
+def write_labels(conn, batches: list[list[date]], settings: Settings, last_event) -> None:
+    with atomic(conn):
+        for i, batch in enumerate(batches):
+            stage_labels(conn, batch, settings, last_event)
+            replace_cutoffs(conn, "training_snapshots", "staged_labels", batch, CUTOFFS,
+                            every=[c for b in batches for c in b], first=i == 0)
 
 
 def validate_cutoffs(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]):
@@ -104,8 +143,8 @@ def validate_cutoffs(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]):
 
 def prepare_state(conn: duckdb.DuckDBPyConnection) -> None:
     """Build the per-customer running state and first purchases (temp tables)."""
-    conn.execute(read_sql(__file__, "customer_state.sql"))
     conn.execute(read_sql(__file__, "first_purchases.sql"))
+    conn.execute(read_sql(__file__, "customer_state.sql"))
 
 
 def stage_features(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]) -> None:
@@ -137,15 +176,18 @@ def reference_features(
     ).df()
 
 
-def _features_metadata(conn: duckdb.DuckDBPyConnection, fits: list[dict]) -> dict:
+def _features_metadata(conn: duckdb.DuckDBPyConnection, cutoffs, fits: list[dict],
+                       batches: int) -> dict:
     from ml_assets.lib.tables import markdown_table
 
-    summary = conn.execute(read_sql(__file__, "features_summary.sql")).df()
+    summary = conn.execute(read_sql(__file__, "features_summary.sql"),
+                           {"cutoffs": cutoffs}).df()
     names = [name for name, _ in columns(conn, "staged_features")][2:]
     preview = conn.execute("SELECT * EXCLUDE (cutoff_date) FROM staged_features LIMIT 5").df()
     return {
         "dagster/row_count": int(summary["customers"].sum()),
         "cutoffs": len(summary),
+        "batches": batches,
         "features": len(names),
         "feature_names": ", ".join(names),
         "per_cutoff": dg.MetadataValue.md(markdown_table(summary.tail(24), floatfmt=".2f")),
@@ -156,10 +198,11 @@ def _features_metadata(conn: duckdb.DuckDBPyConnection, fits: list[dict]) -> dic
     }
 
 
-def _labels_metadata(conn: duckdb.DuckDBPyConnection, settings: Settings, last_event) -> dict:
+def _labels_metadata(conn: duckdb.DuckDBPyConnection, cutoffs, settings: Settings,
+                     last_event) -> dict:
     from ml_assets.lib.tables import markdown_table
 
-    summary = conn.execute(read_sql(__file__, "labels_summary.sql")).df()
+    summary = conn.execute(read_sql(__file__, "labels_summary.sql"), {"cutoffs": cutoffs}).df()
     return {
         "dagster/row_count": int(summary["customers"].sum()),
         "cutoffs": len(summary),

@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ml_assets.lib.warehouse import insert_frame
 from ml_assets.models import btyd
 
 DAYS_PER_WEEK = 7.0
@@ -22,25 +23,31 @@ def add_btyd_features(
     conn: duckdb.DuckDBPyConnection, churn_days: int, ltv_days: int
 ) -> list[dict]:
     """Append the BTYD columns to temp table staged_features; return the fitted
-    parameters per cutoff (for the asset's metadata)."""
-    summary = conn.execute(
-        "SELECT cutoff_date, customer_id, btyd_frequency, btyd_recency, btyd_T, btyd_monetary "
-        "FROM staged_features ORDER BY cutoff_date, customer_id"
-    ).df()
-    parts, fits = [], []
-    for cutoff, rows in summary.groupby("cutoff_date", sort=True):
+    parameters per cutoff (for the asset's metadata). One cutoff's summary is
+    in memory at a time."""
+    cutoffs = [row[0] for row in conn.execute(
+        "SELECT DISTINCT cutoff_date FROM staged_features ORDER BY 1").fetchall()]
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE staged_btyd AS SELECT cutoff_date, customer_id, "
+        + ", ".join(f"NULL::DOUBLE AS {c}" for c in COLUMNS) + " FROM staged_features LIMIT 0"
+    )
+    fits = []
+    for cutoff in cutoffs:
+        rows = conn.execute(
+            "SELECT cutoff_date, customer_id, btyd_frequency, btyd_recency, btyd_T, btyd_monetary "
+            "FROM staged_features WHERE cutoff_date = $cutoff ORDER BY customer_id",
+            {"cutoff": cutoff},
+        ).df()
         values, params = btyd_columns(rows, churn_days, ltv_days)
-        parts.append(values)
+        insert_frame(conn, "staged_btyd", values)
         fits.append({"cutoff": str(pd.Timestamp(cutoff).date()), **params})
-    derived = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
-    conn.register("_btyd", derived)
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE staged_features AS SELECT f.*, "
         + ", ".join(f"b.{c}" for c in COLUMNS)
-        + " FROM staged_features f JOIN _btyd b USING (cutoff_date, customer_id)"
+        + " FROM staged_features f JOIN staged_btyd b USING (cutoff_date, customer_id)"
         " ORDER BY f.cutoff_date, f.customer_id"
     )
-    conn.unregister("_btyd")
+    conn.execute("DROP TABLE staged_btyd")
     return fits
 
 

@@ -16,18 +16,23 @@ def replace_cutoffs(
     staged: str,
     cutoffs: list[date],
     partitions_def: dg.PartitionsDefinition,
+    every: list[date] | None = None,
+    first: bool = True,
 ) -> None:
     """Replace ``table``'s rows for ``cutoffs`` with the temp table ``staged``.
 
     One transaction, a rebuild after a change of columns included: readers see
     the old rows or the new, never a mix, and a failure leaves the old table as
-    it was. Table names are constants from code; values are bound.
+    it was. Table names are constants from code; values are bound. A run
+    written in batches calls this once per batch inside its own transaction,
+    with ``every`` the run's cutoffs and ``first`` for its first batch (the
+    only one that may rebuild the table).
     """
     staged_columns = columns(conn, staged)
     with atomic(conn):
-        if table_exists(conn, table) and columns(conn, table) != staged_columns:
+        if first and table_exists(conn, table) and columns(conn, table) != staged_columns:
             every_key = set(partitions_def.get_partition_keys())
-            if not every_key <= {c.isoformat() for c in cutoffs}:
+            if not every_key <= {c.isoformat() for c in (every or cutoffs)}:
                 raise dg.Failure(
                     f"The columns of {table} changed in code (stored: "
                     f"{len(columns(conn, table))}, new: {len(staged_columns)}). Materialize "

@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS scoring_runs (
     ltv_model_version INTEGER,
     backfilled BOOLEAN,
     btyd_fit VARCHAR,            -- JSON: the BG/NBD (Gamma-Gamma) fit at the cutoff a BTYD champion used
-    value_cuts VARCHAR           -- JSON: the predicted-LTV cut points of the value segments
+    value_cuts VARCHAR,          -- JSON: the predicted-LTV cut points of the value segments
+    rfm_reference VARCHAR        -- JSON: quantiles of recency, frequency, value the RFM reasons rank on
 );
 ALTER TABLE scoring_runs ADD COLUMN IF NOT EXISTS value_cuts VARCHAR;
+ALTER TABLE scoring_runs ADD COLUMN IF NOT EXISTS rfm_reference VARCHAR;

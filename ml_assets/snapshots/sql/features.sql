@@ -5,28 +5,28 @@ WITH cutoffs AS (
     SELECT unnest($cutoffs::DATE[]) AS cutoff_date
 ),
 pairs AS (
-    SELECT c.cutoff_date, f.customer_id, f.first_day, f.first_day_gross
+    SELECT c.cutoff_date, f.customer_key, f.customer_id, f.first_day, f.first_day_gross
     FROM cutoffs c
     JOIN first_purchases f ON f.first_day < c.cutoff_date
 ),
 lookups AS (
-    SELECT p.customer_id, p.cutoff_date, w.window_days, p.cutoff_date - w.window_days AS lookup_day
+    SELECT p.customer_key, p.cutoff_date, w.window_days, p.cutoff_date - w.window_days AS lookup_day
     FROM pairs p
     CROSS JOIN (VALUES (0), (30), (90), (180), (275), (365)) AS w(window_days)
 ),
 -- window_days = 0: state over all history before the cutoff;
 -- window_days = w: state before cutoff - w, subtracted below to get [cutoff - w, cutoff).
 states AS (
-    SELECT l.customer_id, l.cutoff_date, l.window_days,
+    SELECT l.customer_key, l.cutoff_date, l.window_days,
            s.orders, s.refunds, s.gross, s.refunded, s.gross_sq, s.max_order,
            s.purchase_days, s.holiday_days, s.last_purchase_day, s.gap_sum, s.gap_sq_sum, s.gap_max
     FROM lookups l
     ASOF LEFT JOIN customer_state s
-        ON l.customer_id = s.customer_id AND l.lookup_day > s.day
+        ON l.customer_key = s.customer_key AND l.lookup_day > s.day
 ),
 per_customer AS (
     SELECT
-        customer_id,
+        customer_key,
         cutoff_date,
         any_value(orders) FILTER (WHERE window_days = 0) AS orders,
         any_value(refunds) FILTER (WHERE window_days = 0) AS refunds,
@@ -56,11 +56,12 @@ per_customer AS (
         coalesce(any_value(purchase_days) FILTER (WHERE window_days = 275), 0) AS pdays_b275,
         coalesce(any_value(purchase_days) FILTER (WHERE window_days = 365), 0) AS pdays_b365
     FROM states
-    GROUP BY customer_id, cutoff_date
+    GROUP BY customer_key, cutoff_date
 ),
 base AS (
     SELECT
         v.*,
+        p.customer_id,
         p.first_day,
         p.first_day_gross,
         v.orders - v.orders_b30 AS orders_30d,
@@ -78,7 +79,7 @@ base AS (
         v.pdays_b275 - v.pdays_b365 AS purchase_days_last_year_window,
         CASE WHEN v.purchase_days > 1 THEN v.gap_sum / (v.purchase_days - 1) END AS gap_mean
     FROM per_customer v
-    JOIN pairs p USING (customer_id, cutoff_date)
+    JOIN pairs p USING (customer_key, cutoff_date)
 )
 SELECT
     cutoff_date,
@@ -94,7 +95,8 @@ SELECT
     (gross - refunded)::DOUBLE AS net_spend,
     gross::DOUBLE / orders AS avg_order_value,
     -- population std from exact sums: sqrt(n * sum(x^2) - sum(x)^2) / n
-    sqrt(greatest((orders * gross_sq - gross * gross)::DOUBLE, 0)) / orders AS std_order_value,
+    sqrt(greatest((orders * gross_sq - gross::DECIMAL(38, 4) * gross)::DOUBLE, 0)) / orders
+        AS std_order_value,
     max_order::DOUBLE AS max_order_value,
     first_day_gross::DOUBLE AS first_day_spend,
     -- refunds
@@ -136,4 +138,4 @@ SELECT
     holiday_days::DOUBLE / purchase_days AS holiday_share,
     purchase_days_last_year_window::DOUBLE AS purchase_days_last_year_window
 FROM base
-ORDER BY cutoff_date, customer_id
+ORDER BY cutoff_date, customer_key  -- customer_id order

@@ -4,6 +4,7 @@ SELECT
     median(recency_days) AS median_recency_days,
     avg(orders_365d) AS mean_orders_365d,
     avg(spend_365d) AS mean_spend_365d
-FROM staged_features
+FROM customer_features
+WHERE cutoff_date IN (SELECT unnest($cutoffs::DATE[]))
 GROUP BY cutoff_date
 ORDER BY cutoff_date

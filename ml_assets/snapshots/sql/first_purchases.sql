@@ -1,8 +1,11 @@
 -- Each customer's first purchase day and the amount bought that day. A
 -- customer belongs to the snapshot at cutoff T when first_day < T; both values
--- then come from before T.
+-- then come from before T. customer_key numbers the customers in customer_id
+-- order: the joins and sorts of the feature pass run on it (an integer, much
+-- cheaper than the id), and ordering by it is ordering by customer_id.
 CREATE OR REPLACE TEMP TABLE first_purchases AS
 SELECT
+    row_number() OVER (ORDER BY customer_id) AS customer_key,
     customer_id,
     min(order_ts::DATE) AS first_day,
     arg_min(day_gross, day) AS first_day_gross

@@ -6,24 +6,24 @@ WITH cutoffs AS (
     SELECT unnest($cutoffs::DATE[]) AS cutoff_date
 ),
 pairs AS (
-    SELECT c.cutoff_date, f.customer_id
+    SELECT c.cutoff_date, f.customer_key, f.customer_id
     FROM cutoffs c
     JOIN first_purchases f ON f.first_day < c.cutoff_date
 ),
 lookups AS (
-    SELECT p.customer_id, p.cutoff_date, w.window_days, p.cutoff_date + w.window_days AS lookup_day
+    SELECT p.customer_key, p.cutoff_date, w.window_days, p.cutoff_date + w.window_days AS lookup_day
     FROM pairs p
     CROSS JOIN (VALUES (0), ($churn_days::INTEGER), ($ltv_days::INTEGER)) AS w(window_days)
 ),
 states AS (
-    SELECT l.customer_id, l.cutoff_date, l.window_days, s.orders, s.gross - s.refunded AS net
+    SELECT l.customer_key, l.cutoff_date, l.window_days, s.orders, s.gross - s.refunded AS net
     FROM lookups l
     ASOF LEFT JOIN customer_state s
-        ON l.customer_id = s.customer_id AND l.lookup_day > s.day
+        ON l.customer_key = s.customer_key AND l.lookup_day > s.day
 ),
 per_customer AS (
     SELECT
-        customer_id,
+        customer_key,
         cutoff_date,
         any_value(orders) FILTER (WHERE window_days = 0) AS orders_t,
         any_value(net) FILTER (WHERE window_days = 0) AS net_t,
@@ -31,14 +31,16 @@ per_customer AS (
         any_value(orders) FILTER (WHERE window_days = $ltv_days::INTEGER) AS orders_ltv,
         any_value(net) FILTER (WHERE window_days = $ltv_days::INTEGER) AS net_ltv
     FROM states
-    GROUP BY customer_id, cutoff_date
+    GROUP BY customer_key, cutoff_date
 ),
 maturity AS (
     SELECT
-        *,
+        v.*,
+        p.customer_id,
         (cutoff_date + $churn_days::INTEGER)::TIMESTAMP <= $last_event::TIMESTAMP AS churn_label_mature,
         (cutoff_date + $ltv_days::INTEGER)::TIMESTAMP <= $last_event::TIMESTAMP AS ltv_label_mature
-    FROM per_customer
+    FROM per_customer v
+    JOIN pairs p USING (customer_key, cutoff_date)
 )
 SELECT
     cutoff_date,
@@ -49,4 +51,4 @@ SELECT
     CASE WHEN ltv_label_mature THEN (net_ltv - net_t)::DOUBLE END AS future_spend,
     CASE WHEN ltv_label_mature THEN (orders_ltv - orders_t)::DOUBLE END AS future_orders
 FROM maturity
-ORDER BY cutoff_date, customer_id
+ORDER BY cutoff_date, customer_key  -- customer_id order

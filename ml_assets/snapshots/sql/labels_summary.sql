@@ -5,6 +5,7 @@ SELECT
     avg(churned::DOUBLE) AS churn_rate,
     bool_and(ltv_label_mature) AS ltv_mature,
     avg(future_spend) AS mean_future_spend
-FROM staged_labels
+FROM training_snapshots
+WHERE cutoff_date IN (SELECT unnest($cutoffs::DATE[]))
 GROUP BY cutoff_date
 ORDER BY cutoff_date
