@@ -184,7 +184,7 @@ def model_performance(
             "per_cutoff": dg.MetadataValue.md(markdown_table(perf.tail(24)[shown], ".3f")),
             "over_time": dg.MetadataValue.md(plots.performance_plot(
                 perf, settings.performance_min_auc, settings.performance_max_total_error)),
-            "newest_cutoff": str(newest["cutoff_date"]),
+            "newest_cutoff": pd.Timestamp(newest["cutoff_date"]).date().isoformat(),
             "newest_estimated_roc_auc": _float(newest, "estimated_roc_auc"),
             "newest_estimated_roc_auc_interval": f"[{newest['estimated_roc_auc_low']:.4f}, "
             f"{newest['estimated_roc_auc_high']:.4f}]",

@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
 from ml_assets.lib.tables import markdown_table
-from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
+from ml_assets.lib.warehouse import atomic, connect, insert_frame, read_sql, table_exists
 from ml_assets.monitoring import plots
 from ml_assets.monitoring.comparison import shadow_comparison as compare
 from ml_assets.settings import Settings
@@ -50,10 +50,10 @@ def shadow_comparison(
         rows["computed_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         rows["run_id"] = context.run.run_id
         with atomic(conn):
-            conn.register("_rows", rows)
-            conn.execute("CREATE OR REPLACE TABLE shadow_comparison AS "
-                         "SELECT * REPLACE (cutoff_date::DATE AS cutoff_date) FROM _rows")
-            conn.unregister("_rows")
+            conn.execute(read_sql(__file__, "create_shadow_comparison.sql"))
+            conn.execute("DELETE FROM shadow_comparison")
+            if len(rows):
+                insert_frame(conn, "shadow_comparison", rows)
     metadata = {
         "dagster/row_count": len(rows),
         "matured_cutoffs_compared": int(rows["cutoff_date"].nunique()),

@@ -6,7 +6,9 @@ The decision reads the comparison it is handed (shadow_comparison's run) and
 counts only cutoffs compared against the champion as it is now, each with
 at least ``promotion_min_holdout`` customers: evidence against an earlier
 champion says nothing about this one. At most one version per task is
-promoted per run (the one with the most wins, then the largest mean gain).
+promoted per run: the versions with enough wins are judged best evidence
+first (most wins, then the largest mean gain), and the first that passes the
+limits is promoted; each one judged before it is recorded as not promoted.
 Every decision is recorded in promotion_decisions with its tests, like the
 holdout decisions; a version without enough wins is not a decision yet.
 """
@@ -64,11 +66,14 @@ def shadow_promotion(
             lines = [_evidence(rows, task, champion, ref, settings)
                      for ref in _shadows(conn, task)]
             evidence += lines
-            ready = [line for line in lines if line["wins"] >= settings.shadow_promotion_cutoffs]
-            if ready:
-                best = max(ready, key=lambda line: (line["wins"], line["mean_gain"]))
-                decisions.append(_decide(context, conn, task, champion, best, comparison,
+            ready = sorted((line for line in lines
+                            if line["wins"] >= settings.shadow_promotion_cutoffs),
+                           key=lambda line: (-line["wins"], -line["mean_gain"]))
+            for line in ready:  # best evidence first; the first that passes is promoted
+                decisions.append(_decide(context, conn, task, champion, line, comparison,
                                          settings))
+                if decisions[-1]["promoted"]:
+                    break
     table = pd.DataFrame(evidence, columns=["task", "shadow", "champion", "compared_cutoffs",
                                             "wins", "needed", "mean_gain"])
     return dg.MaterializeResult(metadata={
@@ -77,7 +82,7 @@ def shadow_promotion(
         "comparison_run": comparison["run_id"],
         "evidence": dg.MetadataValue.md(
             markdown_table(table, ".4f") if len(table) else "No version is in shadow."),
-        **{f"{d['task']}_decision": dg.MetadataValue.md(d["markdown"]) for d in decisions},
+        **{f"decision {d['text']}": dg.MetadataValue.md(d["markdown"]) for d in decisions},
     })
 
 
@@ -124,7 +129,7 @@ def _decide(context, conn, task, champion, line, comparison, settings) -> dict:
                *failed]
     ref = line["ref"]
     row = {
-        "decision_id": f"{context.run.run_id}:shadow:{task}",
+        "decision_id": f"{context.run.run_id}:shadow:{task}:{ref[0]}:v{ref[1]}",
         "decided_at": store.now(), "task": task, "model_name": ref[0],
         "candidate_version": ref[1], "champion_model": champion[0],
         "champion_version": champion[1],
