@@ -23,6 +23,7 @@ from ml_assets.lib.warehouse import warehouse_resource
 from ml_assets.monitoring import defs as monitoring_defs
 from ml_assets.monitoring import source
 from ml_assets.monitoring.assets import model_performance
+from ml_assets.monitoring.estimate import estimated_auc
 from ml_assets.monitoring.jobs import (
     RANGE_END_TAG,
     RANGE_START_TAG,
@@ -218,6 +219,17 @@ def test_model_performance_measures_served_scores_once_labels_mature(tmp_path):
     metadata = result.asset_materializations_for_node("model_performance")[0].metadata
     assert metadata["measured_cutoffs"].value == 2 and metadata["pending_cutoffs"].value == 1
     assert metadata["over_time"].value.startswith("![Realized performance")
+    # every served cutoff has an estimate from its probabilities alone, labels or not
+    served = _query(settings, "SELECT cutoff_date, churn_probability FROM customer_scores "
+                              "WHERE cutoff_date = '2024-10-01'")
+    pending = perf.iloc[2]
+    assert pending["estimated_roc_auc"] == pytest.approx(estimated_auc(served["churn_probability"]))
+    assert pending["estimated_roc_auc_low"] < pending["estimated_roc_auc"] \
+        < pending["estimated_roc_auc_high"]
+    assert pd.isna(pending["roc_auc_in_interval"]) and pd.isna(pending["roc_auc_estimate_error"])
+    assert first["roc_auc_estimate_error"] == pytest.approx(
+        first["roc_auc"] - first["estimated_roc_auc"])
+    assert metadata["churn_estimate_over_time"].value.startswith("![Estimated vs realized")
 
 
 def test_realized_performance_flags_decay_by_threshold():
