@@ -96,10 +96,8 @@ def _score_cutoff(conn, cutoff, shadows, settings, now, run_id):
     if served.empty:
         raise dg.Failure(f"customer_scores holds no scores at {cutoff}: materialize "
                          "customer_scores for that cutoff first.")
-    champion_rows = served.assign(role="champion", shadow_task=None)
     champions = {task: _served_model(conn, served, task, settings) for task in TASKS}
-    frames, summary = [champion_rows], []
-    features = None
+    summary, scoring = [], []
     for task in TASKS:
         summary.append(_line(cutoff, task, champions[task].label, "champion", served, served))
         for shadow in shadows[task]:
@@ -107,19 +105,33 @@ def _score_cutoff(conn, cutoff, shadows, settings, now, run_id):
             if holdout is not None and cutoff <= pd.Timestamp(holdout).date():
                 summary.append([cutoff, task, shadow.label, "shadow", None, None, None,
                                 f"not scored: cutoff is not after its holdout {holdout}"])
-                continue
-            if features is None:
-                features = conn.execute(read_sql(__file__, "scored_features.sql"),
-                                        {"cutoff": cutoff}).df()
-            models = {**champions, task: shadow}
-            scores = score_frame(features, cutoff, models["churn"], models["ltv"],
-                                 settings.risk_thresholds)
-            value_segments(scores, settings.value_segments)
-            scores = scores.assign(role="shadow", shadow_task=task, scored_at=now, run_id=run_id,
-                                   backfilled=bool(served["backfilled"].fillna(False).iloc[0]))
-            frames.append(scores)
-            summary.append(_line(cutoff, task, shadow.label, "shadow", scores, served))
+            else:
+                scoring.append((task, {**champions, task: shadow}))
+    batches = {i: [] for i in range(len(scoring))}
+    if scoring:  # features read once, a batch at a time, and scored by every shadow
+        for frame in _scored_features(conn, cutoff, settings):
+            for i, (_, models) in enumerate(scoring):
+                batches[i].append(score_frame(frame, cutoff, models["churn"], models["ltv"],
+                                              settings.risk_thresholds))
+    frames = [served.assign(role="champion", shadow_task=None)]
+    backfilled = bool(served["backfilled"].fillna(False).iloc[0])
+    for i, (task, models) in enumerate(scoring):
+        scores = pd.concat(batches[i], ignore_index=True)
+        value_segments(scores, settings.value_segments)  # over the whole population
+        frames.append(scores.assign(role="shadow", shadow_task=task, scored_at=now,
+                                    run_id=run_id, backfilled=backfilled))
+        summary.append(_line(cutoff, task, models[task].label, "shadow", frames[-1], served))
     return pd.concat(frames, ignore_index=True), summary
+
+
+def _scored_features(conn, cutoff, settings: Settings):
+    """The features of the customers served at ``cutoff``, in customer order, at
+    most ``scoring_batch_rows`` rows at a time (as customer_scores reads them)."""
+    result = conn.execute(read_sql(__file__, "scored_features.sql"), {"cutoff": cutoff})
+    frame = result.fetch_df_chunk(settings.scoring_batch_rows // 2048 or 1)
+    while not frame.empty:
+        yield frame
+        frame = result.fetch_df_chunk(settings.scoring_batch_rows // 2048 or 1)
 
 
 def _served_model(conn, served: pd.DataFrame, task: str, settings) -> Loaded:
