@@ -470,6 +470,15 @@ def test_performance_sensor_fires_on_estimated_decay_only_when_turned_on(tmp_pat
         assert short.run_requests == []
         assert "churn estimate: 2 of the last 3 served cutoffs estimated below 0.7" in \
             short.skip_message
+        # once a cutoff's labels matured, its realized values decide, not its estimate
+        _estimated_warehouse(on, [0.75, 0.62, 0.61], [3, 3, 3], champion=3)
+        with duckdb.connect(on.warehouse) as conn:
+            conn.execute("UPDATE model_performance SET churn_labels = 500, status = 'churn' "
+                         "WHERE cutoff_date = '2024-08-01'")
+        matured = _tick(defs, "performance_sensor", instance, on)
+        assert matured.run_requests == [] and \
+            "churn estimate: 1 of the last 2 served cutoffs estimated below 0.7" in \
+            matured.skip_message
         _estimated_warehouse(on, [0.75, 0.62, 0.61], [3, 2, 2], champion=3)
         stale = _tick(defs, "performance_sensor", instance, on)
         assert stale.run_requests == [] and "the champion is now churn_model v3" in \

@@ -204,16 +204,18 @@ def decay_verdict(rows: list[dict], task: str, champions: dict, n: int) -> dict:
 
 def estimated_decay_verdict(rows: list[dict], champions: dict, n: int, min_auc: float) -> dict:
     """Whether the churn ROC-AUC estimated from the served probabilities (no
-    labels) is below ``min_auc`` on the newest ``n`` served cutoffs, all served
-    by the churn model version that is champion now."""
-    newest = [r for r in rows if r.get("estimated_roc_auc") is not None][:n]
+    labels) is below ``min_auc`` on the newest ``n`` served cutoffs whose churn
+    labels have not matured (once they have, the realized values decide), all
+    served by the churn model version that is champion now."""
+    newest = [r for r in rows if r.get("estimated_roc_auc") is not None
+              and not (r.get("churn_labels") or 0)][:n]
     champion = champions.get("churn")
     now = "none" if champion is None else f"{champion[0]} v{champion[1]}"
     low = [r for r in newest if r.get("estimated_decayed")]
     served = {(r.get("churn_model_name") or "churn_model", r["churn_model_version"])
               for r in newest}
     if len(newest) < n:
-        text = f"churn estimate: {len(newest)} served cutoff(s) estimated, {n} needed"
+        text = (f"churn estimate: {len(newest)} served cutoff(s) awaiting labels, {n} needed")
     elif len(low) < n:
         text = f"churn estimate: {len(low)} of the last {n} served cutoffs estimated below {min_auc}"
     elif served != {champion}:
