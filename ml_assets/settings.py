@@ -218,6 +218,37 @@ class Settings(dg.ConfigurableResource):
         "scored by the current champion, have decayed.",
     )
 
+    performance_estimated_decay_cutoffs: int = Field(
+        default=0, ge=0,
+        description="Performance sensor: also retrain when the estimated churn ROC-AUC (from the "
+        "champion's calibrated probabilities, before labels mature) is below "
+        "ML_ASSETS_PERFORMANCE_MIN_AUC on this many consecutive served cutoffs of the current "
+        "champion. 0 turns the estimate trigger off.",
+    )
+    estimate_simulations: int = Field(
+        default=500, ge=50,
+        description="model_performance: outcome draws behind the 95% interval of the estimated "
+        "churn ROC-AUC and ECE (confidence-based performance estimation).",
+    )
+    label_retrain_min_labels: int = Field(
+        default=1000, ge=1,
+        description="Label-maturity sensor: retrain when a cutoff newer than the champion's "
+        "holdout has matured with at least this many active customers' labels.",
+    )
+
+    # --- shadow scoring and promotion on live evidence ---------------------
+    shadow_max_versions: int = Field(
+        default=2, ge=0,
+        description="At most this many shadow versions per task: a candidate that loses (or is "
+        "not yet eligible) enters shadow and the oldest shadow beyond this is retired.",
+    )
+    shadow_promotion_cutoffs: int = Field(
+        default=2, ge=1,
+        description="shadow_promotion: a shadow version that beat the current champion "
+        "significantly on this many matured served cutoffs (and passes the absolute limits) "
+        "becomes champion, reason 'shadow evidence'.",
+    )
+
     # --- scoring -------------------------------------------------------------
     risk_thresholds: list[float] = Field(
         default=[0.3, 0.5, 0.7],

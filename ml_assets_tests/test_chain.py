@@ -10,7 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
 from ml_assets.definitions import defs
@@ -28,10 +31,11 @@ WORSE = {**FAST, "max_rounds": 1, "num_leaves": 2, "feature_fraction": 0.1}
 LAX = dict(promotion_min_holdout=100, churn_min_auc_gain=-1.0, ltv_min_gini_gain=-1.0,
            promotion_alpha=1.01, churn_max_ece=1.0, ltv_max_total_error=1e9, ltv_min_coverage=0.0)
 STRICT = dict(churn_min_auc_gain=0.002, ltv_min_gini_gain=0.005, promotion_alpha=0.05)
-TRAIN = dg.AssetSelection.all() - dg.AssetSelection.assets("customer_scores") \
-    - dg.AssetSelection.groups("monitoring")
-RETRAIN = dg.AssetSelection.assets("churn_model", "ltv_model").downstream() \
-    - dg.AssetSelection.assets("customer_scores") - dg.AssetSelection.groups("monitoring")
+# what scoring_job runs: scores, shadow scores, monitoring, promotion on shadow evidence
+SERVED = dg.AssetSelection.assets("customer_scores", "shadow_scores", "shadow_promotion") \
+    | dg.AssetSelection.groups("monitoring")
+TRAIN = dg.AssetSelection.all() - SERVED
+RETRAIN = dg.AssetSelection.assets("churn_model", "ltv_model").downstream() - SERVED
 
 
 def _run(instance, settings, selection, training=FAST, tags=None, raise_on_error=True,
@@ -265,8 +269,7 @@ def test_promotion_refuses_when_the_champion_moved_since_its_evaluation(chain, t
         for task in ("churn", "ltv"):
             registry.set_alias(conn, task, "champion", f"{task}_model", 1, reason="t", moved_by="t")
     evaluations = dg.AssetSelection.assets("churn_model").downstream() \
-        - dg.AssetSelection.assets("churn_promotion", "customer_scores") \
-        - dg.AssetSelection.groups("monitoring")
+        - dg.AssetSelection.assets("churn_promotion") - SERVED
     _run(instance, copy, evaluations, models=("churn_model",))  # evaluates v2 against v1
     with duckdb.connect(copy.warehouse) as conn:  # an operator rolls back meanwhile
         bg = conn.execute("SELECT max(version) FROM model_versions "
@@ -329,3 +332,203 @@ def test_feature_drift_refuses_a_champion_folder_outside_the_model_directory(cha
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "not this version's folder" in failure.step_failure_data.error.message
     assert str(Path(copy.model_dir).resolve() / "churn_model") in failure.step_failure_data.error.message
+
+
+def _champions_and_shadows(copy, shadows):
+    """churn_model v1 and ltv_model v1 as champions, ``shadows`` (task, model) v1 in shadow."""
+    with duckdb.connect(copy.warehouse) as conn:
+        for task in ("churn", "ltv"):
+            registry.set_alias(conn, task, "champion", f"{task}_model", 1, reason="t", moved_by="t")
+        conn.execute("DELETE FROM shadow_versions")
+        for task, model in shadows:
+            registry.enter_shadow(conn, task, model, 1, reason="test", decision_id=None,
+                                  max_versions=2)
+
+
+def test_shadow_scores_score_each_shadow_beside_the_champion_on_the_served_customers(
+        chain, tmp_path):
+    instance, settings, _ = chain
+    copy = _copy(settings, tmp_path, **LAX)
+    _champions_and_shadows(copy, [("churn", "plain_lightgbm_churn"), ("ltv", "bg_nbd_gamma_gamma")])
+    _score(instance, copy)
+    result = _run(instance, copy, "shadow_scores", training=None, partition_key=NEWEST)
+    rows = duckdb.connect(copy.warehouse, read_only=True).execute(
+        "SELECT * FROM shadow_scores ORDER BY role, shadow_task, customer_id").df()
+    served = duckdb.connect(copy.warehouse, read_only=True).execute(
+        "SELECT * FROM customer_scores ORDER BY customer_id").df()
+    champion = rows[rows["role"] == "champion"].reset_index(drop=True)
+    churn = rows[rows["shadow_task"] == "churn"].reset_index(drop=True)
+    ltv = rows[rows["shadow_task"] == "ltv"].reset_index(drop=True)
+    # the champion's rows are what was served; each shadow scored exactly those customers
+    assert list(champion["customer_id"]) == list(served["customer_id"])
+    assert champion["churn_probability"].tolist() == served["churn_probability"].tolist()
+    for shadow in (churn, ltv):
+        assert list(shadow["customer_id"]) == list(served["customer_id"])
+        assert not shadow["backfilled"].any()
+    # a shadow replaces only its own task's model
+    assert set(churn["churn_model_name"]) == {"plain_lightgbm_churn"}
+    assert churn["predicted_ltv"].tolist() == served["predicted_ltv"].tolist()
+    assert not np.allclose(churn["churn_probability"], served["churn_probability"])
+    assert set(ltv["ltv_model_name"]) == {"bg_nbd_gamma_gamma"}
+    assert ltv["churn_probability"].tolist() == served["churn_probability"].tolist()
+    assert (ltv["ltv_lower"] <= ltv["predicted_ltv"]).all()
+    metadata = result.asset_materializations_for_node("shadow_scores")[0].metadata
+    assert metadata["shadow_rows"].value == 2 * len(served)
+    assert "plain_lightgbm_churn v1" in metadata["versions"].value
+    # at a cutoff a shadow's holdout covers, it is not scored (it saw that cutoff's labels):
+    # the churn shadow's holdout is after 2024-06-01, the LTV shadow's (a year's window) before
+    holdouts = dict(_query(copy, "SELECT model_name, holdout_cutoff::VARCHAR FROM model_versions "
+                                 "WHERE model_name IN ('plain_lightgbm_churn', "
+                                 "'bg_nbd_gamma_gamma') AND version = 1"))
+    assert holdouts["bg_nbd_gamma_gamma"] < "2024-06-01" < holdouts["plain_lightgbm_churn"]
+    _score(instance, copy, cutoff="2024-06-01")
+    past = _run(instance, copy, "shadow_scores", training=None, partition_key="2024-06-01")
+    assert _query(copy, "SELECT role, shadow_task, bool_and(backfilled) FROM shadow_scores "
+                        "WHERE cutoff_date = '2024-06-01' GROUP BY ALL ORDER BY ALL") == [
+        ("champion", None, True), ("shadow", "ltv", True)]
+    assert f"not scored: cutoff is not after its holdout {holdouts['plain_lightgbm_churn']}" in \
+        past.asset_materializations_for_node("shadow_scores")[0].metadata["versions"].value
+
+
+def _comparison_stub(rows: list[dict]):
+    """shadow_comparison as a stand-in: writes ``rows`` as its table and hands its run on."""
+    from ml_assets.lib.warehouse import insert_frame, read_sql
+    from ml_assets.monitoring import shadow_comparison as comparison_module
+    from ml_assets.monitoring.comparison import COLUMNS
+
+    @dg.asset(name="shadow_comparison", io_manager_key="handoff")
+    def stub(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
+        frame = pd.DataFrame([{**dict.fromkeys(COLUMNS), **r} for r in rows], columns=COLUMNS)
+        frame["run_id"] = context.run.run_id
+        with warehouse.get_connection() as conn:
+            conn.execute(read_sql(comparison_module.__file__, "create_shadow_comparison.sql"))
+            conn.execute("DELETE FROM shadow_comparison")
+            insert_frame(conn, "shadow_comparison", frame)
+        return {"run_id": context.run.run_id, "rows": len(frame), "champions": {}}
+    return stub
+
+
+def _win(cutoff, shadow, wins=True, ece=0.03, customers=1000, champion=("churn_model", 1)):
+    return {"cutoff_date": cutoff, "task": "churn", "champion_model": champion[0],
+            "champion_version": champion[1], "shadow_model": shadow, "shadow_version": 1,
+            "customers": customers, "metric": "roc_auc", "champion_value": 0.70,
+            "shadow_value": 0.74, "difference": 0.04, "p_value": 0.001 if wins else 0.4,
+            "shadow_wins": wins, "shadow_ece": ece}
+
+
+def test_shadow_evidence_promotes_a_winner_within_the_limits_and_records_a_failing_one(
+        chain, tmp_path):
+    from ml_assets.promotion.shadow import shadow_promotion
+
+    instance, settings, _ = chain
+    copy = _copy(settings, tmp_path, **{**LAX, "churn_max_ece": 0.05})
+    _champions_and_shadows(copy, [("churn", "plain_lightgbm_churn"),
+                                  ("churn", "recency_frequency_rule")])
+    rows = [
+        # the rule wins three matured cutoffs but is badly calibrated: it fails a limit
+        *[_win(c, "recency_frequency_rule", ece=0.2)
+          for c in ("2024-01-01", "2024-02-01", "2024-03-01")],
+        # the plain LightGBM wins twice against this champion; a win on too few customers
+        # and one against an earlier champion do not count
+        _win("2024-01-01", "plain_lightgbm_churn"), _win("2024-02-01", "plain_lightgbm_churn",
+                                                         wins=False),
+        _win("2024-03-01", "plain_lightgbm_churn"),
+        _win("2024-04-01", "plain_lightgbm_churn", customers=50),
+        _win("2023-12-01", "plain_lightgbm_churn", champion=("bg_nbd_churn", 1)),
+    ]
+    with dg.DagsterInstance.ephemeral() as run_instance:
+        result = dg.materialize([_comparison_stub(rows), shadow_promotion],
+                                instance=run_instance, resources=resources_for(copy))
+    decisions = _query(copy, "SELECT model_name, outcome, promoted, reasons, tests, trigger "
+                             "FROM promotion_decisions WHERE evaluation_id LIKE "
+                             "'shadow_comparison:%' ORDER BY decided_at")
+    assert [d[:3] for d in decisions] == [("recency_frequency_rule", "champion kept", False),
+                                          ("plain_lightgbm_churn", "shadow promoted", True)]
+    rule, plain = decisions
+    assert "beat the champion churn_model v1 on 3 matured served cutoffs" in rule[3]
+    assert "limit: ece: 0.2 (required <= 0.05) failed" in rule[3]
+    assert rule[3].startswith("shadow evidence:") and plain[3].startswith("shadow evidence:")
+    assert "on 2 matured served cutoffs (2024-01-01, 2024-03-01" in plain[3]
+    assert {t["name"]: t["passed"] for t in json.loads(plain[4])} == {
+        "shadow wins on matured served cutoffs": True, "limit: ece": True}
+    assert plain[5] == "manual"
+    assert _champion(copy, "churn") == ("plain_lightgbm_churn", 1)
+    (moved,) = _query(copy, "SELECT from_model, to_model, reason FROM alias_history WHERE "
+                            "to_model = 'plain_lightgbm_churn'")
+    assert moved[0] == "churn_model" and moved[2].startswith("shadow evidence:")
+    states = dict(_query(copy, "SELECT model_name, status FROM shadow_versions"))
+    assert states == {"plain_lightgbm_churn": "promoted", "recency_frequency_rule": "shadow"}
+    metadata = result.asset_materializations_for_node("shadow_promotion")[0].metadata
+    assert metadata["promoted"].value == "churn: plain_lightgbm_churn v1"
+    # the same evidence again: it was gathered against the previous champion, so it no
+    # longer counts, and nothing is decided
+    with dg.DagsterInstance.ephemeral() as run_instance:
+        dg.materialize([_comparison_stub(rows), shadow_promotion], instance=run_instance,
+                       resources=resources_for(copy))
+    assert len(_query(copy, "SELECT * FROM promotion_decisions WHERE evaluation_id LIKE "
+                            "'shadow_comparison:%'")) == 2
+    assert _champion(copy, "churn") == ("plain_lightgbm_churn", 1)
+
+
+def test_the_estimate_from_a_real_models_holdout_probabilities_is_near_its_realized_auc(chain):
+    """The churn candidate's calibrated probabilities on its holdout (never trained
+    on): the estimate, which reads no label, against the realized ROC-AUC. The
+    interval assumes calibrated probabilities; a model fitted on this small log
+    is calibrated only roughly (its holdout ECE is a few points), so the check
+    here is the size of the estimate's error, not the interval."""
+    from sklearn.metrics import roc_auc_score
+
+    from ml_assets.monitoring.estimate import performance_estimate
+
+    _, settings, _ = chain
+    rows = _query(settings, "SELECT y_true, y_pred FROM holdout_predictions WHERE role = "
+                            "'candidate' AND model_name = 'churn_model' AND model_version = 1 "
+                            "ORDER BY customer_id")
+    y, p = np.array(rows, float).T
+    estimate = performance_estimate(p, simulations=300)
+    realized = roc_auc_score(y, p)
+    assert abs(realized - estimate["estimated_roc_auc"]) < 0.05
+    assert estimate["estimated_roc_auc_low"] < estimate["estimated_roc_auc"] \
+        < estimate["estimated_roc_auc_high"]
+    assert abs(estimate["expected_churn_rate"] - y.mean()) < 0.05
+
+
+def test_shadow_comparison_measures_served_matured_cutoffs_only(chain, tmp_path):
+    instance, settings, _ = chain
+    copy = _copy(settings, tmp_path, **LAX)
+    _champions_and_shadows(copy, [("churn", "plain_lightgbm_churn")])
+    with duckdb.connect(copy.warehouse) as conn:
+        # as if the shadow had been trained before 2024-06-01: its labels were unseen then
+        conn.execute("UPDATE model_versions SET holdout_cutoff = '2024-01-01' "
+                     "WHERE model_name = 'plain_lightgbm_churn' AND version = 1")
+    _score(instance, copy, cutoff="2024-06-01")
+    _run(instance, copy, "shadow_scores", training=None, partition_key="2024-06-01")
+    backfill = _run(instance, copy, "shadow_comparison", training=None)
+    # 2024-06-01's churn labels are mature, but its scores were a backfill: never served
+    assert _query(copy, "SELECT count(*) FROM shadow_comparison") == [(0,)]
+    assert "No served cutoff" in backfill.asset_materializations_for_node(
+        "shadow_comparison")[0].metadata["champion_vs_shadow"].value
+    with duckdb.connect(copy.warehouse) as conn:  # had they been served at the time
+        conn.execute("UPDATE shadow_scores SET backfilled = false")
+    result = _run(instance, copy, "shadow_comparison", training=None)
+    rows = duckdb.connect(copy.warehouse, read_only=True).execute(
+        "SELECT * FROM shadow_comparison").df()
+    assert list(zip(rows["task"], rows["shadow_model"], rows["champion_model"])) == [
+        ("churn", "plain_lightgbm_churn", "churn_model")]
+    pairs = _query(copy, "SELECT t.churned::DOUBLE, c.churn_probability, s.churn_probability "
+                         "FROM shadow_scores c JOIN shadow_scores s USING (cutoff_date, customer_id) "
+                         "JOIN training_snapshots t USING (cutoff_date, customer_id) "
+                         "WHERE c.role = 'champion' AND s.shadow_task = 'churn' "
+                         "AND t.churn_label_mature ORDER BY customer_id")
+    y, champion, shadow = np.array(pairs, float).T
+    from ml_assets.promotion.stats import delong_test
+
+    expected = delong_test(y, shadow, champion)
+    row = rows.iloc[0]
+    assert row["customers"] == len(y) > 100
+    assert row["difference"] == pytest.approx(expected["difference"])
+    assert row["p_value"] == pytest.approx(expected["p_value"])
+    assert bool(row["shadow_wins"]) == (expected["difference"] > 0
+                                        and expected["p_value"] < copy.promotion_alpha)
+    metadata = result.asset_materializations_for_node("shadow_comparison")[0].metadata
+    assert metadata["churn_difference_plot"].value.startswith("![Champion vs shadow (churn)]")

@@ -23,6 +23,7 @@ from ml_assets.lib.warehouse import warehouse_resource
 from ml_assets.monitoring import defs as monitoring_defs
 from ml_assets.monitoring import source
 from ml_assets.monitoring.assets import model_performance
+from ml_assets.monitoring.estimate import estimated_auc
 from ml_assets.monitoring.jobs import (
     RANGE_END_TAG,
     RANGE_START_TAG,
@@ -218,6 +219,17 @@ def test_model_performance_measures_served_scores_once_labels_mature(tmp_path):
     metadata = result.asset_materializations_for_node("model_performance")[0].metadata
     assert metadata["measured_cutoffs"].value == 2 and metadata["pending_cutoffs"].value == 1
     assert metadata["over_time"].value.startswith("![Realized performance")
+    # every served cutoff has an estimate from its probabilities alone, labels or not
+    served = _query(settings, "SELECT cutoff_date, churn_probability FROM customer_scores "
+                              "WHERE cutoff_date = '2024-10-01'")
+    pending = perf.iloc[2]
+    assert pending["estimated_roc_auc"] == pytest.approx(estimated_auc(served["churn_probability"]))
+    assert pending["estimated_roc_auc_low"] < pending["estimated_roc_auc"] \
+        < pending["estimated_roc_auc_high"]
+    assert pd.isna(pending["roc_auc_in_interval"]) and pd.isna(pending["roc_auc_estimate_error"])
+    assert first["roc_auc_estimate_error"] == pytest.approx(
+        first["roc_auc"] - first["estimated_roc_auc"])
+    assert metadata["churn_estimate_over_time"].value.startswith("![Estimated vs realized")
 
 
 def test_realized_performance_flags_decay_by_threshold():
@@ -390,7 +402,8 @@ def test_cutoff_range_covers_changing_labels_and_never_materialized_cutoffs(tmp_
 def test_definitions_hold_every_trigger_stopped_by_default():
     sensors = {s.name: s for s in project_defs.sensors}
     schedules = {s.name: s for s in project_defs.schedules}
-    assert set(sensors) >= {"drift_retrain_sensor", "new_data_sensor", "performance_sensor"}
+    assert set(sensors) >= {"drift_retrain_sensor", "new_data_sensor", "performance_sensor",
+                            "label_maturity_sensor"}
     assert set(schedules) >= {"monthly_retrain_schedule", "weekly_scoring_schedule"}
     for definition in [*sensors.values(), *schedules.values()]:
         # scoring after a triggered retrain only follows runs the stopped triggers start
@@ -404,7 +417,129 @@ def test_definitions_hold_every_trigger_stopped_by_default():
     trained = {k.path[0] for k in retrain.asset_layer.executable_asset_keys}
     assert {"raw_transactions", "customer_features", "churn_model", "churn_baselines",
             "churn_promotion"} <= trained
-    assert not trained & {"customer_scores", "feature_drift", "model_performance"}
+    served = {"customer_scores", "shadow_scores", "feature_drift", "model_performance",
+              "shadow_comparison", "shadow_promotion"}
+    assert not trained & served
     scoring = project_defs.resolve_job_def("scoring_job")
-    assert {k.path[0] for k in scoring.asset_layer.executable_asset_keys} == {
-        "customer_scores", "feature_drift", "model_performance"}
+    assert {k.path[0] for k in scoring.asset_layer.executable_asset_keys} == served
+    # promotion on shadow evidence sits downstream of the comparison: no cycle back to scores
+    assert dg.AssetKey("shadow_promotion") in graph.get(
+        dg.AssetKey("shadow_comparison")).child_keys
+    assert graph.get(dg.AssetKey("shadow_promotion")).group_name == "promotion"
+
+
+def _estimated_warehouse(settings, estimates: list[float], versions: list[int], champion: int):
+    """model_performance with estimates only (labels not mature), newest cutoff last."""
+    n = len(estimates)
+    perf = pd.DataFrame({
+        "cutoff_date": pd.date_range("2024-07-01", periods=n, freq="MS").date,
+        "status": ["pending"] * n, "churn_model_name": ["churn_model"] * n,
+        "churn_model_version": versions, "ltv_model_version": [1] * n,
+        "churn_labels": [0] * n, "ltv_labels": [0] * n, "churn_decayed": [False] * n,
+        "ltv_decayed": [False] * n, "decay_reasons": [""] * n,
+        "estimated_roc_auc": estimates,
+        "estimated_decayed": [e < settings.performance_min_auc for e in estimates],
+    })
+    _performance_warehouse(settings, [False], [champion], champion)
+    with duckdb.connect(settings.warehouse) as conn:
+        conn.register("_perf", perf)
+        conn.execute("CREATE OR REPLACE TABLE model_performance AS SELECT * FROM _perf")
+
+
+def test_performance_sensor_fires_on_estimated_decay_only_when_turned_on(tmp_path):
+    off = settings_in(tmp_path)
+    assert off.performance_estimated_decay_cutoffs == 0
+    _estimated_warehouse(off, [0.75, 0.62, 0.61], [3, 3, 3], champion=3)
+    with dg.instance_for_test() as instance:
+        quiet = _tick(_defs(off), "performance_sensor", instance, off)
+        assert quiet.run_requests == [] and "estimate" not in quiet.skip_message
+
+        on = settings_in(tmp_path, performance_estimated_decay_cutoffs=2)
+        defs = _defs(on)
+        fired = _tick(defs, "performance_sensor", instance, on)
+        (request,) = fired.run_requests
+        assert request.tags[TRIGGER_TAG].startswith(
+            "performance decay: churn_model v3 estimated churn ROC-AUC below 0.7 on the last 2 "
+            "served cutoffs before their labels mature (2024-09-01 0.610, 2024-08-01 0.620)")
+        assert fired.cursor == "performance:estimate:churn_model v3:2024-09-01"
+        again = _tick(defs, "performance_sensor", instance, on, cursor=fired.cursor)
+        assert again.run_requests == [] and "Already requested" in again.skip_message
+
+        three = settings_in(tmp_path, performance_estimated_decay_cutoffs=3)
+        short = _tick(_defs(three), "performance_sensor", instance, three)
+        assert short.run_requests == []
+        assert "churn estimate: 2 of the last 3 served cutoffs estimated below 0.7" in \
+            short.skip_message
+        # once a cutoff's labels matured, its realized values decide, not its estimate
+        _estimated_warehouse(on, [0.75, 0.62, 0.61], [3, 3, 3], champion=3)
+        with duckdb.connect(on.warehouse) as conn:
+            conn.execute("UPDATE model_performance SET churn_labels = 500, status = 'churn' "
+                         "WHERE cutoff_date = '2024-08-01'")
+        matured = _tick(defs, "performance_sensor", instance, on)
+        assert matured.run_requests == [] and \
+            "churn estimate: 1 of the last 2 served cutoffs estimated below 0.7" in \
+            matured.skip_message
+        _estimated_warehouse(on, [0.75, 0.62, 0.61], [3, 2, 2], champion=3)
+        stale = _tick(defs, "performance_sensor", instance, on)
+        assert stale.run_requests == [] and "the champion is now churn_model v3" in \
+            stale.skip_message
+
+
+def _label_warehouse(settings, newest_event: str, customers: dict[str, int]):
+    """A registry whose churn and ltv champions saw cutoffs up to 2024-03-01, a load
+    ending at ``newest_event`` and ``customers`` active customers per cutoff."""
+    with duckdb.connect(settings.warehouse) as conn:
+        registry.ensure_tables(conn)
+        conn.execute("DELETE FROM model_versions; DELETE FROM model_aliases")
+        for task in ("churn", "ltv"):
+            conn.execute(
+                "INSERT INTO model_versions (model_name, version, task, family, created_at, "
+                "artifact_path, sha256, status, training_cutoffs, holdout_cutoff) VALUES "
+                "(?, 4, ?, 'lightgbm', now(), '/x', 'h', 'active', '[\"2024-01-01\"]', "
+                "DATE '2024-03-01')", [f"{task}_model", task])
+            conn.execute("INSERT INTO model_aliases VALUES (?, 'champion', ?, 4, now())",
+                         [task, f"{task}_model"])
+        rows = [(c, f"C{i}", 10) for c, n in customers.items() for i in range(n)]
+        rows += [(c, "C_lapsed", 900) for c in customers]  # not active: not a label a retrain uses
+        frame = pd.DataFrame(rows, columns=["cutoff_date", "customer_id", "recency_days"])
+        frame["cutoff_date"] = pd.to_datetime(frame["cutoff_date"])
+        conn.register("_f", frame)
+        conn.execute("CREATE OR REPLACE TABLE customer_features AS "
+                     "SELECT * REPLACE (cutoff_date::DATE AS cutoff_date) FROM _f")
+        conn.execute("CREATE OR REPLACE TABLE ingest_log AS SELECT 'x.csv' AS source_path, "
+                     "1 AS source_bytes, 1 AS rows_in, ?::TIMESTAMP AS max_order_ts, "
+                     "now() AS loaded_at", [newest_event])
+
+
+def test_label_maturity_sensor_fires_once_when_a_new_cutoff_matures_with_enough_labels(tmp_path):
+    settings = settings_in(tmp_path, label_retrain_min_labels=50)
+    defs = _defs(settings)
+    with dg.instance_for_test() as instance:
+        nothing = _tick(defs, "label_maturity_sensor", instance, settings)
+        assert nothing.run_requests == [] and "No load or no champion" in nothing.skip_message
+        counts = {"2024-02-01": 80, "2024-03-01": 80, "2024-04-01": 80, "2024-05-01": 30}
+        # data to 2024-06-29: 2024-04-01 + 90 days is 2024-06-30, not yet closed
+        _label_warehouse(settings, "2024-06-29 23:00", counts)
+        early = _tick(defs, "label_maturity_sensor", instance, settings)
+        assert early.run_requests == []
+        assert "churn: 0 cutoff(s) after churn_model v4's holdout 2024-03-01 matured" in \
+            early.skip_message
+        # one more day: 2024-04-01 matured with 80 active customers' labels
+        _label_warehouse(settings, "2024-06-30 08:00", counts)
+        fired = _tick(defs, "label_maturity_sensor", instance, settings)
+        (request,) = fired.run_requests
+        assert request.job_name == "retrain_job"
+        assert request.tags[TRIGGER_TAG] == (
+            "new labels matured: churn: cutoff 2024-04-01 matured with 80 labels after "
+            "churn_model v4's holdout 2024-03-01")
+        assert request.run_key == fired.cursor == "labels:churn:churn_model v4:2024-04-01"
+        again = _tick(defs, "label_maturity_sensor", instance, settings, cursor=fired.cursor)
+        assert again.run_requests == [] and "Already requested" in again.skip_message
+        # 2024-05-01 matures next, with 30 labels: fewer than required
+        _label_warehouse(settings, "2024-07-31 08:00", counts)
+        few = _tick(defs, "label_maturity_sensor", instance, settings, cursor=fired.cursor)
+        assert few.run_requests == [] and "Already requested" in few.skip_message
+        strict = settings_in(tmp_path, label_retrain_min_labels=81)
+        none = _tick(_defs(strict), "label_maturity_sensor", instance, strict)
+        assert none.run_requests == [] and "the largest with 80 labels (at least 81" in \
+            none.skip_message

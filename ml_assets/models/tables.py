@@ -1,11 +1,11 @@
 """The registry's tables, shown in the asset graph (external specs): training
 registers versions and sets the challenger, promotion and rollback move the
-champion."""
+champion, promotion puts the versions it did not promote in shadow."""
 
 import dagster as dg
 
 WRITERS = ["churn_model", "ltv_model", "churn_baselines", "ltv_baselines", "churn_promotion",
-           "ltv_promotion"]
+           "ltv_promotion", "shadow_promotion"]
 TABLES = [
     dg.AssetSpec(
         "model_versions", deps=WRITERS[:4], group_name="models", kinds={"duckdb"},
@@ -21,5 +21,11 @@ TABLES = [
         "alias_history", deps=WRITERS, group_name="models", kinds={"duckdb"},
         description="Every alias move: task, from and to model and version, who, when, which "
         "run and why. Table alias_history.",
+    ),
+    dg.AssetSpec(
+        "shadow_versions", deps=WRITERS[4:], group_name="models", kinds={"duckdb"},
+        description="Per task: the versions scored in shadow beside the champion, one row per "
+        "stay (entered when a decision did not promote them; left as promoted or retired). "
+        "Table shadow_versions.",
     ),
 ]

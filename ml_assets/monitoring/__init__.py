@@ -1,5 +1,6 @@
-"""The monitoring group: feature drift and realized performance, and the
-sensors and schedules that retrain and rescore.
+"""The monitoring group: feature drift, realized and estimated performance,
+champion vs shadow on matured cutoffs, and the sensors and schedules that
+retrain and rescore.
 
 Every sensor and schedule that starts runs on its own starts STOPPED (the
 one that scores after a triggered retrain follows those and runs by default). This project is a template that
@@ -12,8 +13,9 @@ deliberately, in the UI (Automation) or with ``dagster sensor start`` /
 
 import dagster as dg
 
-from ml_assets.monitoring import assets, tables
+from ml_assets.monitoring import assets, shadow_comparison, tables
 from ml_assets.monitoring.jobs import refresh_job, retrain_job, scoring_job
+from ml_assets.monitoring.label_sensor import label_maturity_sensor
 from ml_assets.monitoring.schedules import (
     monthly_retrain_schedule,
     weekly_scoring_schedule,
@@ -26,8 +28,9 @@ from ml_assets.monitoring.sensors import (
 )
 
 defs = dg.Definitions(
-    assets=[*dg.load_assets_from_modules([assets], group_name="monitoring"), *tables.TABLES],
+    assets=[*dg.load_assets_from_modules([assets, shadow_comparison], group_name="monitoring"), *tables.TABLES],
     jobs=[retrain_job, scoring_job, refresh_job],
-    sensors=[drift_retrain_sensor, new_data_sensor, performance_sensor, score_after_retrain_sensor],
+    sensors=[drift_retrain_sensor, new_data_sensor, performance_sensor, label_maturity_sensor,
+             score_after_retrain_sensor],
     schedules=[monthly_retrain_schedule, weekly_scoring_schedule],
 )

@@ -27,7 +27,9 @@ from ml_assets.settings import Settings
 
 SNAPSHOT_KEY = dg.AssetKey("customer_features")
 
-_SCORING = dg.AssetSelection.assets("customer_scores") | dg.AssetSelection.groups("monitoring")
+# scoring, shadow scoring, monitoring and the promotion on shadow evidence that reads it
+_SCORING = dg.AssetSelection.assets("customer_scores", "shadow_scores", "shadow_promotion") \
+    | dg.AssetSelection.groups("monitoring")
 _NEWEST = CUTOFFS.get_last_partition_key()
 
 retrain_job = dg.define_asset_job(
@@ -43,8 +45,9 @@ retrain_job = dg.define_asset_job(
 scoring_job = dg.define_asset_job(
     "scoring_job",
     selection=_SCORING,
-    description="customer_scores for the newest cutoff with the current champions, then "
-    "feature_drift and model_performance. Launched after retrain_job (and by the "
+    description="customer_scores for the newest cutoff with the current champions, "
+    "shadow_scores beside them, then feature_drift, model_performance, shadow_comparison and "
+    "shadow_promotion. Launched after retrain_job (and by the "
     "score-after-retrain sensor for scheduled and sensor runs).",
     tags={PARTITION_TAG: _NEWEST},
 )
@@ -53,8 +56,8 @@ refresh_job = dg.define_asset_job(
     "refresh_job",
     selection=dg.AssetSelection.groups("ingest", "snapshots") | _SCORING,
     description="Fresh data and scores without retraining, for the newest cutoff: ingest, its "
-    "snapshots, customer_scores with the current champions, feature_drift and "
-    "model_performance.",
+    "snapshots, customer_scores with the current champions, shadow_scores, feature_drift, "
+    "model_performance, shadow_comparison and shadow_promotion.",
     tags={PARTITION_TAG: _NEWEST},
 )
 

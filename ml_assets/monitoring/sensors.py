@@ -108,7 +108,10 @@ def new_data_sensor(context: dg.SensorEvaluationContext, settings: Settings):
     default_status=STOPPED,
     description="Retrains when the realized performance in model_performance has decayed for "
     "ML_ASSETS_PERFORMANCE_DECAY_CUTOFFS consecutive measured cutoffs served by the current "
-    "champion (churn: ROC-AUC or ECE; LTV: total-spend error). Once per decayed stretch.",
+    "champion (churn: ROC-AUC or ECE; LTV: total-spend error); with "
+    "ML_ASSETS_PERFORMANCE_ESTIMATED_DECAY_CUTOFFS set, also when the churn ROC-AUC estimated "
+    "before labels mature is below the minimum on that many consecutive served cutoffs. Once "
+    "per decayed stretch.",
 )
 def performance_sensor(context: dg.SensorEvaluationContext, settings: Settings):
     try:
@@ -122,6 +125,10 @@ def performance_sensor(context: dg.SensorEvaluationContext, settings: Settings):
         return dg.SkipReason("No model_performance yet: materialize model_performance.")
     n = settings.performance_decay_cutoffs
     verdicts = [decay_verdict(rows, task, champions, n) for task in ("churn", "ltv")]
+    if settings.performance_estimated_decay_cutoffs:
+        verdicts.append(estimated_decay_verdict(
+            rows, champions, settings.performance_estimated_decay_cutoffs,
+            settings.performance_min_auc))
     fired = [v for v in verdicts if v["decayed"]]
     if not fired:
         return dg.SkipReason("; ".join(v["text"] for v in verdicts) + ".")
@@ -191,6 +198,38 @@ def decay_verdict(rows: list[dict], task: str, champions: dict, n: int) -> dict:
             "key": f"{task}:{now}:{newest['cutoff_date']}",
             "text": f"{now} decayed on the last {n} measured cutoffs through "
             f"{newest['cutoff_date']} ({newest['decay_reasons']})",
+        }
+    return {"decayed": False, "key": "", "text": text}
+
+
+def estimated_decay_verdict(rows: list[dict], champions: dict, n: int, min_auc: float) -> dict:
+    """Whether the churn ROC-AUC estimated from the served probabilities (no
+    labels) is below ``min_auc`` on the newest ``n`` served cutoffs whose churn
+    labels have not matured (once they have, the realized values decide), all
+    served by the churn model version that is champion now."""
+    newest = [r for r in rows if r.get("estimated_roc_auc") is not None
+              and not (r.get("churn_labels") or 0)][:n]
+    champion = champions.get("churn")
+    now = "none" if champion is None else f"{champion[0]} v{champion[1]}"
+    low = [r for r in newest if r.get("estimated_decayed")]
+    served = {(r.get("churn_model_name") or "churn_model", r["churn_model_version"])
+              for r in newest}
+    if len(newest) < n:
+        text = (f"churn estimate: {len(newest)} served cutoff(s) awaiting labels, {n} needed")
+    elif len(low) < n:
+        text = f"churn estimate: {len(low)} of the last {n} served cutoffs estimated below {min_auc}"
+    elif served != {champion}:
+        by = ", ".join(f"{m} v{v}" for m, v in sorted(served))
+        text = (f"churn estimate: the last {n} served cutoffs are estimated below {min_auc}, but "
+                f"were served by {by} and the champion is now {now}")
+    else:
+        first = newest[0]
+        values = ", ".join(f"{r['cutoff_date']} {r['estimated_roc_auc']:.3f}" for r in newest)
+        return {
+            "decayed": True,
+            "key": f"estimate:{now}:{first['cutoff_date']}",
+            "text": f"{now} estimated churn ROC-AUC below {min_auc} on the last {n} served "
+            f"cutoffs before their labels mature ({values})",
         }
     return {"decayed": False, "key": "", "text": text}
 

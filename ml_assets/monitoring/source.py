@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -95,6 +96,32 @@ def champion_versions(conn: duckdb.DuckDBPyConnection | None) -> dict[str, tuple
         return {}  # no registry yet, or schema 1 (migrated by the next run that writes)
     rows = conn.execute(read_sql(__file__, "champions.sql")).fetchall()
     return {task: (name, int(version)) for task, name, version in rows}
+
+
+def champion_holdouts(conn: duckdb.DuckDBPyConnection | None) -> dict[str, dict]:
+    """task -> {model_name, version, seen}: the champion and the newest cutoff
+    whose labels it saw (its holdout, else its newest training cutoff)."""
+    if conn is None or not table_exists(conn, "model_versions") \
+            or "task" not in column_names(conn, "model_aliases"):
+        return {}
+    out = {}
+    for task, name, version, holdout, training in conn.execute(
+            read_sql(__file__, "champion_holdouts.sql")).fetchall():
+        cutoffs = json.loads(training) if training else []
+        seen = holdout or (date.fromisoformat(max(cutoffs)) if cutoffs else None)
+        out[task] = {"model_name": name, "version": int(version), "seen": seen}
+    return out
+
+
+def matured_labels(conn: duckdb.DuckDBPyConnection | None, after: date, days: int,
+                   newest: datetime, active_days: int) -> list[tuple[date, int]]:
+    """(cutoff, labels) of the cutoffs after ``after`` whose ``days``-day label
+    window closed by ``newest``, newest first."""
+    if conn is None or not table_exists(conn, "customer_features"):
+        return []
+    params = {"after": after, "days": days, "newest": newest, "active_days": active_days}
+    return [(c, int(n)) for c, n in conn.execute(read_sql(__file__, "matured_labels.sql"),
+                                                 params).fetchall()]
 
 
 def _one_row(conn, table: str, sql: str, params: dict) -> dict | None:

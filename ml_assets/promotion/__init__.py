@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from ml_assets.promotion import assets, tables
+from ml_assets.promotion import assets, shadow, tables
 
 defs = dg.Definitions(
-    assets=[*dg.load_assets_from_modules([assets], group_name="promotion"), *tables.TABLES]
+    assets=[*dg.load_assets_from_modules([assets, shadow], group_name="promotion"), *tables.TABLES]
 )

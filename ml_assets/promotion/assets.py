@@ -94,7 +94,9 @@ def _promote(context, evaluation: dict, settings, warehouse, policy):
         else:
             verdict = _judge(conn, base, metrics, policy, checks_ok, check_notes)
         row = _row(context, base, verdict, metrics, policy)
-        store.record(conn, row, context.run.run_id)
+        with registry.atomic(conn):
+            store.record(conn, row, context.run.run_id)
+            shadowed = _to_shadow(conn, row, candidate, settings)
         archived = []
         for model_name in sorted({k[1] for k in metrics}):
             archived += [
@@ -123,6 +125,7 @@ def _promote(context, evaluation: dict, settings, warehouse, policy):
             "trigger": row["trigger"],
             "upstream_checks_passed": checks_ok,
             "archived_versions": ", ".join(archived) or "none",
+            "shadow": shadowed,
             "decision": dg.MetadataValue.md(
                 decision_markdown(verdict, _ref_text(*candidate), row["compared_with"])
             ),
@@ -194,6 +197,23 @@ def _first_decision(conn, base, metrics, baselines, policy, checks_ok, n_holdout
         "no champion yet."
     )
     return {**verdict, "outcome": "nothing promoted", "promote_ref": None}
+
+
+# a candidate judged and not made champion keeps being scored beside the champion
+SHADOW_OUTCOMES = ("champion kept", "baseline promoted", "nothing promoted")
+
+
+def _to_shadow(conn, row: dict, candidate, settings: Settings) -> str:
+    """Put the candidate in shadow when the decision did not promote it; what
+    happened, in words, for the metadata."""
+    if row["outcome"] not in SHADOW_OUTCOMES:
+        return "none"
+    retired = registry.enter_shadow(
+        conn, row["task"], *candidate, reason=f"{row['outcome']}: not promoted at decision",
+        decision_id=row["decision_id"], max_versions=settings.shadow_max_versions,
+    )
+    text = f"{_ref_text(*candidate)} enters shadow"
+    return text + (f"; retired {', '.join(_ref_text(*r) for r in retired)}" if retired else "")
 
 
 def _refused(base, evaluated, now) -> dict:

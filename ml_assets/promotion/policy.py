@@ -236,6 +236,12 @@ def _limit(limit: Limit, candidate: dict) -> dict:
     return _test(f"limit: {name}", value, f"{sign} {limit.value:g}", bool(np.isfinite(value) and ok))
 
 
+def named_test(name: str, value, required: str, passed: bool, detail: str = "") -> dict:
+    """A test record as every decision stores it (name, value, required, passed,
+    reason in words), for decisions made outside this policy's tests."""
+    return _test(name, value, required, passed, detail)
+
+
 def _test(name: str, value, required: str, passed: bool, detail: str = "") -> dict:
     verdict = "passed" if passed else "failed"
     reason = f"{name}: {_fmt(value)} (required {required}) {verdict}"

@@ -1,5 +1,5 @@
 """The model registry: versioned, sha256-verified artifact folders plus DuckDB
-tables (``model_versions``, ``model_aliases``, ``alias_history``): any model
+tables (``model_versions``, ``model_aliases``, ``alias_history``, ``shadow_versions``): any model
 of a task (learned, plain LightGBM, BTYD, rule) can hold its ``champion``.
 
 Training registers versions, promotion and rollback move the ``champion``
@@ -19,6 +19,7 @@ from ml_assets.registry.aliases import (
     set_alias,
 )
 from ml_assets.registry.artifacts import artifact_digest
+from ml_assets.registry.shadow import enter_shadow, leave_shadow, shadow_versions
 from ml_assets.registry.registry import (
     FAMILIES,
     TASKS,
@@ -49,10 +50,12 @@ __all__ = [
     "artifact_digest",
     "atomic",
     "default_code_version",
+    "enter_shadow",
     "ensure_tables",
     "get_version",
     "history",
     "in_transaction",
+    "leave_shadow",
     "list_aliases",
     "list_versions",
     "load_alias",
@@ -61,5 +64,6 @@ __all__ = [
     "resolve_alias",
     "rollback",
     "set_alias",
+    "shadow_versions",
     "sweep_orphans",
 ]

@@ -43,3 +43,18 @@ CREATE TABLE IF NOT EXISTS alias_history (
     run_id VARCHAR,
     reason VARCHAR
 );
+
+-- Versions scored in shadow beside their task's champion: one row per stay,
+-- from entering (a lost or not yet eligible decision) to leaving (promoted,
+-- retired for a newer shadow, or archived).
+CREATE TABLE IF NOT EXISTS shadow_versions (
+    task VARCHAR NOT NULL,
+    model_name VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    status VARCHAR NOT NULL,           -- 'shadow' | 'promoted' | 'retired'
+    entered_at TIMESTAMP NOT NULL,
+    entered_reason VARCHAR,
+    decision_id VARCHAR,
+    left_at TIMESTAMP,
+    left_reason VARCHAR
+);

@@ -1,5 +1,5 @@
 -- Live versions of one model the retention policy may archive: not pointed at
--- by any alias, never champion, and not among the newest $keep versions.
+-- by any alias, never champion, not in shadow, and not among the newest $keep versions.
 WITH kept AS (
     SELECT version FROM model_aliases WHERE model_name = $model_name
     UNION
@@ -7,6 +7,8 @@ WITH kept AS (
     UNION
     SELECT from_version FROM alias_history
     WHERE from_model = $model_name AND alias = 'champion' AND from_version IS NOT NULL
+    UNION
+    SELECT version FROM shadow_versions WHERE model_name = $model_name AND status = 'shadow'
     UNION
     (SELECT version FROM model_versions WHERE model_name = $model_name ORDER BY version DESC LIMIT $keep)
 )
