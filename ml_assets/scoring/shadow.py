@@ -19,6 +19,7 @@ from ml_assets.lib.warehouse import atomic, connect, insert_frame, read_sql, tab
 from ml_assets.models.predict import Loaded, load
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.scoring.frame import score_frame, value_segments
+from ml_assets.scoring.reasons import rfm_reference
 from ml_assets.settings import Settings
 
 TASKS = ("churn", "ltv")
@@ -109,10 +110,12 @@ def _score_cutoff(conn, cutoff, shadows, settings, now, run_id):
                 scoring.append((task, {**champions, task: shadow}))
     batches = {i: [] for i in range(len(scoring))}
     if scoring:  # features read once, a batch at a time, and scored by every shadow
+        population = rfm_reference(
+            conn.execute(read_sql(__file__, "scored_rfm.sql"), {"cutoff": cutoff}).df())
         for frame in _scored_features(conn, cutoff, settings):
             for i, (_, models) in enumerate(scoring):
                 batches[i].append(score_frame(frame, cutoff, models["churn"], models["ltv"],
-                                              settings.risk_thresholds))
+                                              settings.risk_thresholds, population))
     frames = [served.assign(role="champion", shadow_task=None)]
     backfilled = bool(served["backfilled"].fillna(False).iloc[0])
     for i, (task, models) in enumerate(scoring):
