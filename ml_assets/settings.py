@@ -106,7 +106,7 @@ class Settings(dg.ConfigurableResource):
         "0 means every customer who has ever purchased.",
     )
     snapshot_batch_rows: int = Field(
-        default=3_000_000, ge=1,
+        default=25_000_000, ge=1,
         description="The snapshot asset computes and writes whole cutoffs in batches of about "
         "this many customer rows (one transaction for the run), so its memory stays bounded "
         "on large logs; the result is the same for any value.",

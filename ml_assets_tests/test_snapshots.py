@@ -225,3 +225,32 @@ def test_reference_check_fails_rather_than_raises_without_stored_features(tmp_pa
     assert result.passed is False
     assert "customer_features" in result.description and "materialize" in result.description
     assert result.metadata["customers_compared"].value == 0
+
+
+def test_snapshots_written_in_batches_equal_the_snapshots_written_in_one():
+    from ml_assets.snapshots.assets import cutoff_batches, write_features, write_labels
+    from ml_assets_tests.factories import monthly
+
+    cutoffs = monthly("2021-06-01", "2023-06-01")
+    tables = {}
+    for rows in (10**9, 150):  # everything at once; then about a cutoff per batch
+        conn = warehouse_with(random_transactions(n_customers=300, seed=5))
+        last_event = validate_cutoffs(conn, cutoffs)
+        prepare_state(conn)
+        batches = cutoff_batches(conn, cutoffs, rows)
+        settings = Settings(snapshot_batch_rows=rows)
+        fits = write_features(conn, batches, settings)
+        write_labels(conn, batches, settings, last_event)
+        tables[rows] = (
+            len(batches),
+            conn.execute("SELECT * FROM customer_features ORDER BY ALL").df(),
+            conn.execute("SELECT * FROM training_snapshots ORDER BY ALL").df(),
+            conn.execute("SELECT * FROM btyd_fits ORDER BY ALL").df(),
+            fits,
+        )
+    (one, *whole), (many, *batched) = tables[10**9], tables[150]
+    assert one == 1 and many > 10
+    for left, right in zip(whole[:3], batched[:3]):
+        assert len(left) > 0
+        pd.testing.assert_frame_equal(left, right)
+    assert whole[3] == batched[3]
