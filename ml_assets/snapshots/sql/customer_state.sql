@@ -4,9 +4,13 @@
 -- join), and a window [T - w, T) is state(< T) minus state(< T - w).
 -- A purchase is a positive amount; a refund is a negative amount. Money is
 -- summed as DECIMAL so results are exact and do not depend on row order.
+-- $customer (NULL: everyone) and $before (NULL: every event) narrow it to one
+-- customer's events strictly before a day, for scoring one customer on demand.
 CREATE OR REPLACE TEMP TABLE customer_state AS
 WITH tx AS (
     SELECT customer_id, order_ts, amount::DECIMAL(18, 4) AS amount FROM transactions
+    WHERE ($customer::VARCHAR IS NULL OR customer_id = $customer::VARCHAR)
+      AND ($before::DATE IS NULL OR order_ts < $before::DATE)
 ),
 daily AS (
     SELECT

@@ -1,6 +1,6 @@
 -- Each customer's first purchase day and the amount bought that day. A
 -- customer belongs to the snapshot at cutoff T when first_day < T; both values
--- then come from before T.
+-- then come from before T. $customer and $before narrow it as in customer_state.sql.
 CREATE OR REPLACE TEMP TABLE first_purchases AS
 SELECT
     customer_id,
@@ -11,5 +11,7 @@ FROM (
            sum(amount::DECIMAL(18, 4)) OVER (PARTITION BY customer_id, order_ts::DATE) AS day_gross
     FROM transactions
     WHERE amount > 0
+      AND ($customer::VARCHAR IS NULL OR customer_id = $customer::VARCHAR)
+      AND ($before::DATE IS NULL OR order_ts < $before::DATE)
 )
 GROUP BY customer_id;
