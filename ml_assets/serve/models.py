@@ -47,9 +47,10 @@ class Models:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def current(self, conn: duckdb.DuckDBPyConnection) -> dict[str, Serving]:
-        aliases = table_exists(conn, "model_aliases")
-        refs = {task: registry.resolve_alias(conn, task, "champion") if aliases else None
-                for task in registry.TASKS}
+        try:
+            refs = {task: registry.resolve_alias(conn, task, "champion") for task in registry.TASKS}
+        except duckdb.CatalogException:  # no registry yet
+            refs = dict.fromkeys(registry.TASKS)
         with self.lock:
             for task, ref in refs.items():
                 held = self.serving.get(task)

@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml_assets.lib.warehouse import read_sql, table_exists
+from ml_assets.lib.warehouse import read_sql
 from ml_assets.models.predict import explainer
 from ml_assets.scoring.frame import score_frame, value_segments
 from ml_assets.scoring.segments import segments
@@ -91,9 +91,10 @@ def score_customer(conn: duckdb.DuckDBPyConnection, customer_id: str, as_of: dat
 
 
 def _reference_run(conn, as_of: date) -> tuple[date, list[float]]:
-    row = None
-    if table_exists(conn, "scoring_runs") and table_exists(conn, "customer_scores"):
+    try:
         row = conn.execute(read_sql(__file__, "reference_run.sql"), {"as_of": as_of}).fetchone()
+    except duckdb.CatalogException:  # nothing was ever scored
+        row = None
     if row is None or row[1] is None:
         raise CannotScore(f"No cutoff at or before {as_of} has been scored, so there are no "
                           "value-segment cut points to place a customer with: run "
