@@ -175,6 +175,16 @@ def test_events_on_or_after_as_of_never_move_the_answer(scored, tmp_path):
     after = answer()
     assert after["days_since_last_purchase"] == 1 != before["days_since_last_purchase"]
     assert after["churn_probability"] != before["churn_probability"]
+    # the BTYD columns come from the stored fit of the newest cutoff at or before as_of
+    with read_only(copy.warehouse) as conn:
+        fit_cutoff, fit = btyd_fit(conn, as_of)
+        alive = customer_features(conn, customer, as_of, fit, 90, 365)["btyd_p_alive"].iloc[0]
+    with duckdb.connect(copy.warehouse) as conn:
+        conn.execute("UPDATE btyd_fits SET params = $p WHERE cutoff_date = $c",
+                     {"p": json.dumps({**fit, "a": fit["a"] * 3}), "c": fit_cutoff})
+    with read_only(copy.warehouse) as conn:
+        moved = customer_features(conn, customer, as_of, btyd_fit(conn, as_of)[1], 90, 365)
+    assert moved["btyd_p_alive"].iloc[0] != alive
 
 
 def test_bad_input_is_refused_with_a_clear_message(scored):

@@ -12,6 +12,8 @@ request opens the warehouse read-only and closes it before answering."""
 
 from __future__ import annotations
 
+import logging
+
 import duckdb
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,6 +31,7 @@ from ml_assets.serve.warehouse import (
 )
 from ml_assets.settings import Settings
 
+_log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> Starlette:
     """The service for ``settings``' warehouse and model folder; the champions are
@@ -37,8 +40,9 @@ def create_app(settings: Settings) -> Starlette:
     try:
         with read_only(settings.warehouse) as conn:
             models.current(conn)
-    except (WarehouseBusy, WarehouseMissing, NoModel, duckdb.Error):
-        pass  # reported by /health and by each request until it can be done
+    except (WarehouseBusy, WarehouseMissing, NoModel, duckdb.Error) as error:
+        # not fatal: every request (and /health) tries again and reports it
+        _log.warning("models not loaded at start, will retry on the first request: %s", error)
 
     def score(request: Request) -> JSONResponse:
         customer_id = request.path_params["customer_id"]
