@@ -9,7 +9,7 @@ date, and prints p50, p95 and p99 of the wall time per request, client side,
 and the server's CPU time per request (from /proc on Linux): on a machine
 whose cores other work is using, the wall time waits for a core, the CPU time
 does not.
-Every request opens the warehouse read-only, computes the customer's features
+Every request attaches the warehouse read-only, computes the customer's features
 with the point-in-time SQL, scores and explains them and closes the file."""
 
 import argparse

@@ -8,5 +8,6 @@ newest cutoff at or before the as-of date, and score with ``score_frame``, the
 function ``customer_scores`` uses: at a scored cutoff, with the same champions,
 the answer is that customer's ``customer_scores`` row.
 
-The warehouse is opened read-only for each request and closed after it, so the
-service never holds the write lock a run needs."""
+The warehouse is attached read-only for each request and detached after it
+(``warehouse.py``), so the service never holds the file between requests and
+never takes the write lock a run needs."""

@@ -8,7 +8,7 @@
   sha256 checked again now, and whether the warehouse can be read.
 
 Handlers are plain functions that Starlette runs in its thread pool; each
-request opens the warehouse read-only and closes it before answering."""
+request attaches the warehouse read-only and detaches it before answering."""
 
 from __future__ import annotations
 
