@@ -10,7 +10,7 @@ and the server's CPU time per request (from /proc on Linux): on a machine
 whose cores other work is using, the wall time waits for a core, the CPU time
 does not.
 Every request attaches the warehouse read-only, computes the customer's features
-with the point-in-time SQL, scores and explains them and closes the file."""
+with the point-in-time SQL, scores and explains them and detaches the file."""
 
 import argparse
 import json
