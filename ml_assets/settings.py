@@ -260,6 +260,21 @@ class Settings(dg.ConfigurableResource):
         description="Quantiles of predicted LTV among scored customers that separate the value "
         "segments low, medium, high and top.",
     )
+    segment_new_days: int = Field(
+        default=90, ge=0,
+        description="Segments: a customer whose first purchase is fewer than this many days "
+        "before the cutoff is 'new', whatever their risk or value.",
+    )
+    segment_at_risk_probability: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Segments: a churn probability at or above this puts a customer 'at risk' "
+        "(the default is where the risk level 'high' starts).",
+    )
+    segment_high_value: Literal["medium", "high", "top"] = Field(
+        default="high",
+        description="Segments: customers in this value segment or above count as high value "
+        "(with the default value segments, the top 20% of predicted LTV).",
+    )
     scoring_batch_rows: int = Field(
         default=100_000, ge=1,
         description="customer_scores reads, predicts and explains this many customers at a "

@@ -281,8 +281,12 @@ def test_model_artifacts_are_text_and_json_and_load_without_pickle(tmp_path):
     booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1},
                         lgb.Dataset(x, (x[:, 0] > 0).astype(int)), num_boost_round=5)
     write_model(tmp_path, {"churn": booster}, {"threshold": 0.5})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["churn.txt", "meta.json"]
+    # the text model, its ONNX copy (a protobuf of numbers, never loaded by the project)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["churn.onnx", "churn.txt", "meta.json"]
     assert (tmp_path / "churn.txt").read_text().startswith("tree")
+    import onnx
+
+    onnx.checker.check_model(onnx.load(str(tmp_path / "churn.onnx")))
     boosters, meta = read_model(tmp_path)
     assert meta["threshold"] == 0.5
     np.testing.assert_array_equal(boosters["churn"].predict(x), booster.predict(x))

@@ -88,3 +88,31 @@ def test_path_contributions_add_up_to_the_raw_score_and_mostly_agree_with_treesh
     assert np.mean(path.argmax(axis=1) == shap[:, :-1].argmax(axis=1)) > 0.8
     # the same rows alone or among others: the same contributions
     np.testing.assert_array_equal(path_contributions(booster, x[17:18]), path[17:18])
+
+
+def test_segments_follow_the_documented_rules_and_the_summary_adds_up():
+    from ml_assets.scoring.segments import segment_summary, segments
+    from ml_assets.settings import Settings
+
+    scores = pd.DataFrame({
+        "cutoff_date": ["2025-01-01"] * 6,
+        "customer_id": list("abcdef"),
+        "churn_probability": [0.9, 0.6, 0.6, 0.2, 0.1, 0.49],
+        "value_segment": ["top", "high", "medium", "top", "low", "high"],
+        "predicted_ltv": [100.0, 50.0, 10.0, 80.0, 5.0, 40.0],
+    })
+    tenure = [30.0, 400.0, 400.0, 400.0, 89.9, 90.0]
+    got = segments(scores, tenure, Settings())
+    # new beats risk and value; at risk from 0.5; high value from the "high" segment
+    assert list(got) == ["new", "at-risk high value", "at-risk low value", "loyal high value",
+                         "new", "loyal high value"]
+    strict = segments(scores, tenure, Settings(segment_new_days=0, segment_high_value="top",
+                                               segment_at_risk_probability=0.8))
+    assert list(strict) == ["at-risk high value", "steady low value", "steady low value",
+                            "loyal high value", "steady low value", "steady low value"]
+    summary = segment_summary(scores.assign(segment=got)).set_index("segment")
+    assert list(summary.index) == ["new", "at-risk high value", "at-risk low value",
+                                   "loyal high value"]
+    assert summary.loc["new", "customers"] == 2 and summary["share"].sum() == 1.0
+    assert summary.loc["new", "value_at_risk"] == 100.0 * 0.9 + 5.0 * 0.1
+    assert summary.loc["loyal high value", "predicted_ltv"] == 120.0

@@ -11,6 +11,7 @@ import json
 from datetime import date, datetime, timezone
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
@@ -25,13 +26,9 @@ from ml_assets.lib.warehouse import (
 )
 from ml_assets.models.predict import Loaded, load_champion
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
-from ml_assets.scoring.frame import (
-    RISK_LEVELS,
-    VALUE_SEGMENTS,
-    score_frame,
-    value_segments,
-)
+from ml_assets.scoring.frame import RISK_LEVELS, VALUE_SEGMENTS, score_frame, value_segments
 from ml_assets.scoring.reasons import rfm_reference
+from ml_assets.scoring.segments import segment_plot, segment_summary, segments
 from ml_assets.settings import Settings
 
 
@@ -41,7 +38,7 @@ from ml_assets.settings import Settings
     pool="warehouse",
     backfill_policy=SINGLE_RUN,
     kinds={"duckdb"},
-    code_version="2",
+    code_version="3",
 )
 def customer_scores(
     context: dg.AssetExecutionContext, settings: Settings, warehouse: DuckDBResource
@@ -72,13 +69,16 @@ def customer_scores(
 def _score(conn, cutoff, churn: Loaded, ltv: Loaded, settings, *, backfilled, now, run_id):
     """The cutoff's active customers scored in batches of ``scoring_batch_rows``
     (features are read, predicted and explained a batch at a time), then cut
-    into value segments over the whole population."""
+    into value segments over the whole population, and segments."""
     params = {"cutoff": cutoff, "active_days": settings.active_days}
     population = rfm_reference(conn.execute(read_sql(__file__, "active_rfm.sql"), params).df())
-    batches = [score_frame(frame, cutoff, churn, ltv, settings.risk_thresholds, population)
-               for frame in _active(conn, cutoff, settings)]
+    batches, tenure = [], []
+    for frame in _active(conn, cutoff, settings):
+        batches.append(score_frame(frame, cutoff, churn, ltv, settings.risk_thresholds, population))
+        tenure.append(frame["tenure_days"].to_numpy(float))
     scores = pd.concat(batches, ignore_index=True)
     cuts = value_segments(scores, settings.value_segments)
+    scores["segment"] = segments(scores, np.concatenate(tenure), settings)
     scores["backfilled"] = backfilled
     scores["scored_at"] = now
     scores["run_id"] = run_id
@@ -142,10 +142,14 @@ def _replace_cutoffs(conn, scored: list[pd.DataFrame], runs: list[dict], cutoffs
                      [cutoffs])
         insert_frame(conn, "customer_scores", scores)
         insert_frame(conn, "scoring_runs", pd.DataFrame(runs))
+        conn.execute("DELETE FROM segment_summary WHERE cutoff_date IN (SELECT unnest(?::DATE[]))",
+                     [cutoffs])
+        insert_frame(conn, "segment_summary", segment_summary(scores).assign(run_id=runs[0]["run_id"]))
 
 
 def _metadata(scores, cutoffs, churn: Loaded, ltv: Loaded, newest, fits) -> dict:
     p, value = scores["churn_probability"], scores["predicted_ltv"]
+    summary = segment_summary(scores)
     mix = pd.crosstab(scores["risk_level"], scores["value_segment"]).reindex(
         index=RISK_LEVELS, columns=VALUE_SEGMENTS, fill_value=0
     )
@@ -160,11 +164,14 @@ def _metadata(scores, cutoffs, churn: Loaded, ltv: Loaded, newest, fits) -> dict
         "expected_churners": round(float(p.sum()), 1),
         "total_predicted_ltv": round(float(value.sum()), 2),
         "risk_by_value": dg.MetadataValue.md(markdown_table(mix.reset_index(), ".0f")),
+        "segment_summary": dg.MetadataValue.md(markdown_table(summary.drop(columns="cutoff_date"), ".3f")),
+        "segment_chart": dg.MetadataValue.md(segment_plot(summary)),
+        "value_at_risk": round(float(summary["value_at_risk"].sum()), 2),
         "preview": dg.MetadataValue.md(
             markdown_table(
                 scores.sort_values("churn_probability", ascending=False)
                 .head(5)[["customer_id", "churn_probability", "risk_level", "reason_1",
-                          "predicted_ltv", "value_segment"]],
+                          "predicted_ltv", "value_segment", "segment"]],
                 ".3f",
             )
         ),

@@ -17,6 +17,7 @@ from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.settings import Settings
 from ml_assets.snapshots.btyd_features import add_btyd_features
+from ml_assets.snapshots.features import prepare_state, stage_features
 from ml_assets.snapshots.fits import store_fits
 from ml_assets.snapshots.store import columns, replace_cutoffs
 
@@ -139,18 +140,6 @@ def validate_cutoffs(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]):
             "later month and materialize that range."
         )
     return last_event
-
-
-def prepare_state(conn: duckdb.DuckDBPyConnection) -> None:
-    """Build the per-customer running state and first purchases (temp tables)."""
-    conn.execute(read_sql(__file__, "first_purchases.sql"))
-    conn.execute(read_sql(__file__, "customer_state.sql"))
-
-
-def stage_features(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]) -> None:
-    """Features for every eligible customer at each cutoff into temp table staged_features."""
-    sql = read_sql(__file__, "features.sql")
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_features AS {sql}", {"cutoffs": cutoffs})
 
 
 def stage_labels(

@@ -52,13 +52,25 @@ def add_btyd_features(
 
 
 def btyd_columns(rows: pd.DataFrame, churn_days: int, ltv_days: int) -> tuple[pd.DataFrame, dict]:
-    """The BTYD columns for one cutoff's customers, and the fitted parameters."""
-    x = rows["btyd_frequency"].to_numpy(float)
-    t_x = rows["btyd_recency"].to_numpy(float) / DAYS_PER_WEEK
-    age = rows["btyd_T"].to_numpy(float) / DAYS_PER_WEEK
-    monetary = rows["btyd_monetary"].to_numpy(float)
+    """The BTYD columns for one cutoff's customers, and the fitted parameters
+    (full precision: ``btyd_values`` with them gives these columns exactly)."""
+    x, _, _, monetary = _summary(rows)
     fit_rows = _sample(len(rows))
-    bgnbd = btyd.fit_bgnbd(x[fit_rows], t_x[fit_rows], age[fit_rows])
+    x_t = rows["btyd_recency"].to_numpy(float)[fit_rows] / DAYS_PER_WEEK
+    age_t = rows["btyd_T"].to_numpy(float)[fit_rows] / DAYS_PER_WEEK
+    params = dict(btyd.fit_bgnbd(x[fit_rows], x_t, age_t).__dict__)
+    # Gamma-Gamma's p, q, gamma (prefixed; absent when it could not be fitted)
+    params.update({f"gg_{k}": v for k, v in (_fit_gamma_gamma(x, monetary, fit_rows) or {}).items()})
+    params = {k: float(v) for k, v in params.items()}
+    return btyd_values(rows, params, churn_days, ltv_days), params
+
+
+def btyd_values(rows: pd.DataFrame, params: dict, churn_days: int, ltv_days: int) -> pd.DataFrame:
+    """The BTYD columns of ``rows`` (BTYD summaries at one cutoff) under a fit
+    ``params`` of that cutoff: the snapshot's own fit, or the stored one when one
+    customer is scored on demand."""
+    x, t_x, age, monetary = _summary(rows)
+    bgnbd = btyd.BgNbd(**{k: params[k] for k in ("r", "alpha", "a", "b")})
     purchases = btyd.bgnbd_expected_purchases(bgnbd, ltv_days / DAYS_PER_WEEK, x, t_x, age)
     values = pd.DataFrame(
         {
@@ -71,28 +83,44 @@ def btyd_columns(rows: pd.DataFrame, churn_days: int, ltv_days: int) -> tuple[pd
             "btyd_expected_purchases": purchases,
         }
     )
-    values["btyd_expected_value"], gamma_gamma = _expected_value(x, monetary, purchases, fit_rows)
-    params = {k: round(v, 4) for k, v in bgnbd.__dict__.items()}
-    # Gamma-Gamma's p, q, gamma (prefixed; absent when it could not be fitted)
-    params.update({f"gg_{k}": round(v, 4) for k, v in (gamma_gamma or {}).items()})
-    return values, params
+    values["btyd_expected_value"] = _expected_value(x, monetary, purchases, params)
+    return values
 
 
-def _expected_value(x, monetary, purchases, fit_rows) -> tuple[np.ndarray, dict | None]:
-    """Expected purchases times Gamma-Gamma spend per purchase, and the Gamma-Gamma
-    parameters; NaN (unknown, which the models handle) and None where too few repeat
-    buyers exist to fit Gamma-Gamma."""
+def _summary(rows: pd.DataFrame):
+    """x, t_x and T (weeks) and the mean repeat value, as BG/NBD and Gamma-Gamma take them."""
+    return (rows["btyd_frequency"].to_numpy(float),
+            rows["btyd_recency"].to_numpy(float) / DAYS_PER_WEEK,
+            rows["btyd_T"].to_numpy(float) / DAYS_PER_WEEK,
+            rows["btyd_monetary"].to_numpy(float))
+
+
+def _fit_gamma_gamma(x, monetary, fit_rows) -> dict | None:
+    """Gamma-Gamma fitted on the sample's repeat buyers; None where too few
+    repeat buyers with a positive mean spend exist to fit it."""
     repeat = (x > 0) & (monetary > 0)
     fit = np.zeros(len(x), bool)
     fit[fit_rows] = True
     try:
-        gg = btyd.fit_gamma_gamma(x[repeat & fit], monetary[repeat & fit])
+        return dict(btyd.fit_gamma_gamma(x[repeat & fit], monetary[repeat & fit]).__dict__)
+    except ValueError:
+        return None
+
+
+def _expected_value(x, monetary, purchases, params: dict) -> np.ndarray:
+    """Expected purchases times Gamma-Gamma spend per purchase; NaN (unknown, which
+    the models handle) without a Gamma-Gamma fit."""
+    if "gg_p" not in params:
+        return np.full(len(x), np.nan)
+    gg = btyd.GammaGamma(params["gg_p"], params["gg_q"], params["gg_v"])
+    repeat = (x > 0) & (monetary > 0)
+    try:
         spend = btyd.gamma_gamma_expected_spend(
             gg, np.where(repeat, x, 0), np.where(repeat, monetary, 0)
         )
     except ValueError:
-        return np.full(len(x), np.nan), None
-    return purchases * spend, dict(gg.__dict__)
+        return np.full(len(x), np.nan)
+    return purchases * spend
 
 
 def _sample(n: int) -> np.ndarray:

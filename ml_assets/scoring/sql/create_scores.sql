@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS customer_scores (
     ltv_lower DOUBLE,
     ltv_upper DOUBLE,
     value_segment VARCHAR,
+    segment VARCHAR,             -- new, at-risk high value, ... (ml_assets/scoring/segments.py)
     churn_model_name VARCHAR,
     churn_model_version INTEGER,
     ltv_model_name VARCHAR,
@@ -22,6 +23,7 @@ CREATE TABLE IF NOT EXISTS customer_scores (
 ALTER TABLE customer_scores ADD COLUMN IF NOT EXISTS churn_model_name VARCHAR;
 ALTER TABLE customer_scores ADD COLUMN IF NOT EXISTS ltv_model_name VARCHAR;
 ALTER TABLE customer_scores ADD COLUMN IF NOT EXISTS backfilled BOOLEAN;
+ALTER TABLE customer_scores ADD COLUMN IF NOT EXISTS segment VARCHAR;
 -- ... and were scored by the only models there were then
 UPDATE customer_scores SET churn_model_name = coalesce(churn_model_name, 'churn_model'),
     ltv_model_name = coalesce(ltv_model_name, 'ltv_model')
@@ -42,3 +44,14 @@ CREATE TABLE IF NOT EXISTS scoring_runs (
 );
 ALTER TABLE scoring_runs ADD COLUMN IF NOT EXISTS value_cuts VARCHAR;
 ALTER TABLE scoring_runs ADD COLUMN IF NOT EXISTS rfm_reference VARCHAR;
+CREATE TABLE IF NOT EXISTS segment_summary (
+    cutoff_date DATE,
+    segment VARCHAR,
+    customers BIGINT,
+    share DOUBLE,                 -- of the cutoff's scored customers
+    predicted_ltv DOUBLE,         -- total over the segment
+    mean_predicted_ltv DOUBLE,
+    mean_churn_probability DOUBLE,
+    value_at_risk DOUBLE,         -- sum of predicted LTV x churn probability
+    run_id VARCHAR
+);

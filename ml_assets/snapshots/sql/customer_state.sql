@@ -8,11 +8,15 @@
 -- purchased are in no snapshot. The running sums are cast back to the width
 -- of their inputs (exact: a customer's total fits), which halves the cost of
 -- the ASOF join that reads them.
+-- $customer (NULL: everyone) and $before (NULL: every event) narrow it to one
+-- customer's events strictly before a day, for scoring one customer on demand.
 CREATE OR REPLACE TEMP TABLE customer_state AS
 WITH tx AS (
     SELECT k.customer_key AS customer_id, t.order_ts, t.amount::DECIMAL(18, 4) AS amount
     FROM transactions t
     JOIN first_purchases k USING (customer_id)
+    WHERE ($customer::VARCHAR IS NULL OR t.customer_id = $customer::VARCHAR)
+      AND ($before::DATE IS NULL OR t.order_ts < $before::DATE)
 ),
 daily AS (
     SELECT
