@@ -39,8 +39,9 @@ FAST = {"training_cutoffs": 24, "validation_folds": 2, "max_rounds": 300, "learn
         "early_stopping_rounds": 10, "min_child_samples": 20, "num_threads": 1}
 LAX = dict(promotion_min_holdout=100, churn_min_auc_gain=-1.0, ltv_min_gini_gain=-1.0,
            promotion_alpha=1.01, churn_max_ece=1.0, ltv_max_total_error=1e9, ltv_min_coverage=0.0)
-TRAIN = dg.AssetSelection.all() - dg.AssetSelection.assets("customer_scores") \
-    - dg.AssetSelection.groups("monitoring")
+# what retrain_job runs (scoring_job's scores, shadows and monitoring left out)
+TRAIN = dg.AssetSelection.all() - dg.AssetSelection.assets(
+    "customer_scores", "shadow_scores", "shadow_promotion") - dg.AssetSelection.groups("monitoring")
 SCORE_COLUMNS = ["churn_probability", "risk_level", "reason_1", "reason_2", "reason_3",
                  "predicted_ltv", "ltv_lower", "ltv_upper", "value_segment", "segment",
                  "churn_model_name", "churn_model_version", "ltv_model_name", "ltv_model_version"]
