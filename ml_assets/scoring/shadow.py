@@ -10,16 +10,24 @@ its holdout cutoff: the labels of those it never saw when it was trained."""
 from datetime import date, datetime, timezone
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from ml_assets import registry
 from ml_assets.lib.tables import markdown_table
-from ml_assets.lib.warehouse import atomic, connect, insert_frame, read_sql, table_exists
+from ml_assets.lib.warehouse import (
+    atomic,
+    connect,
+    insert_frame,
+    read_sql,
+    table_exists,
+)
 from ml_assets.models.predict import Loaded, load
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.scoring.frame import score_frame, value_segments
 from ml_assets.scoring.reasons import rfm_reference
+from ml_assets.scoring.segments import segments
 from ml_assets.settings import Settings
 
 TASKS = ("churn", "ltv")
@@ -108,11 +116,12 @@ def _score_cutoff(conn, cutoff, shadows, settings, now, run_id):
                                 f"not scored: cutoff is not after its holdout {holdout}"])
             else:
                 scoring.append((task, {**champions, task: shadow}))
-    batches = {i: [] for i in range(len(scoring))}
+    batches, tenure = {i: [] for i in range(len(scoring))}, []
     if scoring:  # features read once, a batch at a time, and scored by every shadow
         population = rfm_reference(
             conn.execute(read_sql(__file__, "scored_rfm.sql"), {"cutoff": cutoff}).df())
         for frame in _scored_features(conn, cutoff, settings):
+            tenure.append(frame["tenure_days"].to_numpy(float))
             for i, (_, models) in enumerate(scoring):
                 batches[i].append(score_frame(frame, cutoff, models["churn"], models["ltv"],
                                               settings.risk_thresholds, population))
@@ -121,6 +130,7 @@ def _score_cutoff(conn, cutoff, shadows, settings, now, run_id):
     for i, (task, models) in enumerate(scoring):
         scores = pd.concat(batches[i], ignore_index=True)
         value_segments(scores, settings.value_segments)  # over the whole population
+        scores["segment"] = segments(scores, np.concatenate(tenure), settings)
         frames.append(scores.assign(role="shadow", shadow_task=task, scored_at=now,
                                     run_id=run_id, backfilled=backfilled))
         summary.append(_line(cutoff, task, models[task].label, "shadow", frames[-1], served))

@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS shadow_scores (
     ltv_lower DOUBLE,
     ltv_upper DOUBLE,
     value_segment VARCHAR,
+    segment VARCHAR,
     churn_model_name VARCHAR,
     churn_model_version INTEGER,
     ltv_model_name VARCHAR,
@@ -24,3 +25,4 @@ CREATE TABLE IF NOT EXISTS shadow_scores (
     scored_at TIMESTAMP,
     run_id VARCHAR
 );
+ALTER TABLE shadow_scores ADD COLUMN IF NOT EXISTS segment VARCHAR;
