@@ -337,7 +337,7 @@ def side_by_side(warehouse: Path, cutoffs: list[date], repeats: int) -> dict:
             conn.execute(f"CREATE OR REPLACE TEMP TABLE bench_reference AS {reference_sql}",
                          {"cutoff": cutoff, "customers": None})
 
-    with duckdb.connect(str(warehouse), config={"memory_limit": "40%"}) as conn:
+    with duckdb.connect(str(warehouse), config={"memory_limit": "30%"}) as conn:
         state = best(lambda: prepare_state(conn))
         features = best(lambda: stage_features(conn, cutoffs))
         feature_rows = conn.execute("SELECT count(*) FROM staged_features").fetchone()[0]

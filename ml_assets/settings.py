@@ -34,7 +34,7 @@ class Settings(dg.ConfigurableResource):
         default="data/warehouse.duckdb", description="DuckDB warehouse file."
     )
     duckdb_memory_limit: str = Field(
-        default="40%",
+        default="30%",
         description="DuckDB's memory limit for the warehouse ('8GB', or a share of RAM like "
         "'40%'); beyond it DuckDB spills to disk, leaving memory for model training.",
     )

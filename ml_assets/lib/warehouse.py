@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 from ml_assets.lib.runs import record_host, release_dead_runs
 
 
-def warehouse_resource(path: str, memory_limit: str = "40%") -> DuckDBResource:
+def warehouse_resource(path: str, memory_limit: str = "30%") -> DuckDBResource:
     """The DuckDB resource; DuckDB spills to disk beyond ``memory_limit`` (bytes
     like '8GB' or a share of RAM like '40%'), leaving room for the models."""
     return WarehouseResource(database=path, connection_config={"memory_limit": memory_limit})
