@@ -91,24 +91,31 @@ def write_features(conn, batches: list[list[date]], settings: Settings) -> list[
     """Features of every batch, with the BTYD fits they came from, replacing the
     cutoffs' rows in one transaction; the fits, per cutoff."""
     fits = []
+
+    def stage(batch):
+        stage_features(conn, batch)
+        fits.extend(add_btyd_features(conn, settings.churn_window_days,
+                                      settings.ltv_horizon_days))
+
     with atomic(conn):
-        for i, batch in enumerate(batches):
-            stage_features(conn, batch)
-            batch_fits = add_btyd_features(conn, settings.churn_window_days,
-                                           settings.ltv_horizon_days)
-            replace_cutoffs(conn, "customer_features", "staged_features", batch, CUTOFFS,
-                            every=[c for b in batches for c in b], first=i == 0)
-            fits += batch_fits
+        _replace_in_batches(conn, "customer_features", "staged_features", batches, stage)
         store_fits(conn, fits)
     return fits
 
 
 def write_labels(conn, batches: list[list[date]], settings: Settings, last_event) -> None:
+    _replace_in_batches(conn, "training_snapshots", "staged_labels", batches,
+                        lambda batch: stage_labels(conn, batch, settings, last_event))
+
+
+def _replace_in_batches(conn, table: str, staged: str, batches: list[list[date]], stage) -> None:
+    """``stage`` each batch into temp table ``staged`` and replace its cutoffs in
+    ``table``, all in one transaction."""
+    every = [c for batch in batches for c in batch]
     with atomic(conn):
         for i, batch in enumerate(batches):
-            stage_labels(conn, batch, settings, last_event)
-            replace_cutoffs(conn, "training_snapshots", "staged_labels", batch, CUTOFFS,
-                            every=[c for b in batches for c in b], first=i == 0)
+            stage(batch)
+            replace_cutoffs(conn, table, staged, batch, CUTOFFS, every=every, first=i == 0)
 
 
 def validate_cutoffs(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]):
