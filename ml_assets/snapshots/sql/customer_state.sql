@@ -22,10 +22,10 @@ daily AS (
     SELECT
         customer_id,
         order_ts::DATE AS day,
-        count(*) FILTER (WHERE amount > 0) AS orders,
-        count(*) FILTER (WHERE amount < 0) AS refunds,
-        coalesce(sum(amount) FILTER (WHERE amount > 0), 0) AS gross,
-        coalesce(-sum(amount) FILTER (WHERE amount < 0), 0) AS refunded,
+        count(*) FILTER (WHERE amount > 0)::INTEGER AS orders,
+        count(*) FILTER (WHERE amount < 0)::INTEGER AS refunds,
+        coalesce(sum(amount) FILTER (WHERE amount > 0), 0)::DECIMAL(18, 4) AS gross,
+        coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)::DECIMAL(18, 4) AS refunded,
         coalesce(sum(amount * amount) FILTER (WHERE amount > 0), 0) AS gross_sq,
         max(amount) AS max_amount
     FROM tx

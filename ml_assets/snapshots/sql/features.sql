@@ -9,77 +9,76 @@ pairs AS (
     FROM cutoffs c
     JOIN first_purchases f ON f.first_day < c.cutoff_date
 ),
-lookups AS (
-    SELECT p.customer_key, p.cutoff_date, w.window_days, p.cutoff_date - w.window_days AS lookup_day
-    FROM pairs p
-    CROSS JOIN (VALUES (0), (30), (90), (180), (275), (365)) AS w(window_days)
-),
--- window_days = 0: state over all history before the cutoff;
--- window_days = w: state before cutoff - w, subtracted below to get [cutoff - w, cutoff).
-states AS (
-    SELECT l.customer_key, l.cutoff_date, l.window_days,
+-- The state strictly before the cutoff: everything over all history.
+at_cutoff AS (
+    SELECT p.*, s.day AS last_event_day,
            s.orders, s.refunds, s.gross, s.refunded, s.gross_sq, s.max_order,
            s.purchase_days, s.holiday_days, s.last_purchase_day, s.gap_sum, s.gap_sq_sum, s.gap_max
+    FROM pairs p
+    ASOF JOIN customer_state s
+        ON p.customer_key = s.customer_key AND p.cutoff_date > s.day
+),
+-- A window [cutoff - w, cutoff) is the state before the cutoff minus the state
+-- before cutoff - w. It is empty when the customer's last event came before
+-- cutoff - w, so only the others are looked up (most customers are quiet in
+-- most windows): the lookups, and the pivot after them, stay small.
+lookups AS (
+    SELECT a.customer_key, a.cutoff_date, w.window_days,
+           a.orders, a.gross, a.gross - a.refunded AS net, a.purchase_days
+    FROM at_cutoff a
+    JOIN (VALUES (30), (90), (180), (275), (365)) AS w(window_days)
+        ON a.last_event_day >= a.cutoff_date - w.window_days
+),
+deltas AS (
+    SELECT l.customer_key, l.cutoff_date, l.window_days,
+           l.orders - coalesce(s.orders, 0) AS orders,
+           l.gross - coalesce(s.gross, 0) AS gross,
+           l.net - coalesce(s.gross - s.refunded, 0) AS net,
+           l.purchase_days - coalesce(s.purchase_days, 0) AS purchase_days
     FROM lookups l
     ASOF LEFT JOIN customer_state s
-        ON l.customer_key = s.customer_key AND l.lookup_day > s.day
+        ON l.customer_key = s.customer_key AND l.cutoff_date - l.window_days > s.day
 ),
-per_customer AS (
+windows AS (
     SELECT
         customer_key,
         cutoff_date,
-        any_value(orders) FILTER (WHERE window_days = 0) AS orders,
-        any_value(refunds) FILTER (WHERE window_days = 0) AS refunds,
-        any_value(gross) FILTER (WHERE window_days = 0) AS gross,
-        any_value(refunded) FILTER (WHERE window_days = 0) AS refunded,
-        any_value(gross_sq) FILTER (WHERE window_days = 0) AS gross_sq,
-        any_value(max_order) FILTER (WHERE window_days = 0) AS max_order,
-        any_value(purchase_days) FILTER (WHERE window_days = 0) AS purchase_days,
-        any_value(holiday_days) FILTER (WHERE window_days = 0) AS holiday_days,
-        any_value(last_purchase_day) FILTER (WHERE window_days = 0) AS last_purchase_day,
-        any_value(gap_sum) FILTER (WHERE window_days = 0) AS gap_sum,
-        any_value(gap_sq_sum) FILTER (WHERE window_days = 0) AS gap_sq_sum,
-        any_value(gap_max) FILTER (WHERE window_days = 0) AS gap_max,
-        coalesce(any_value(orders) FILTER (WHERE window_days = 30), 0) AS orders_b30,
-        coalesce(any_value(orders) FILTER (WHERE window_days = 90), 0) AS orders_b90,
-        coalesce(any_value(orders) FILTER (WHERE window_days = 180), 0) AS orders_b180,
-        coalesce(any_value(orders) FILTER (WHERE window_days = 365), 0) AS orders_b365,
-        coalesce(any_value(gross) FILTER (WHERE window_days = 30), 0) AS gross_b30,
-        coalesce(any_value(gross) FILTER (WHERE window_days = 90), 0) AS gross_b90,
-        coalesce(any_value(gross) FILTER (WHERE window_days = 180), 0) AS gross_b180,
-        coalesce(any_value(gross) FILTER (WHERE window_days = 365), 0) AS gross_b365,
-        coalesce(any_value(gross - refunded) FILTER (WHERE window_days = 30), 0) AS net_b30,
-        coalesce(any_value(gross - refunded) FILTER (WHERE window_days = 90), 0) AS net_b90,
-        coalesce(any_value(gross - refunded) FILTER (WHERE window_days = 180), 0) AS net_b180,
-        coalesce(any_value(gross - refunded) FILTER (WHERE window_days = 365), 0) AS net_b365,
-        coalesce(any_value(purchase_days) FILTER (WHERE window_days = 90), 0) AS pdays_b90,
-        coalesce(any_value(purchase_days) FILTER (WHERE window_days = 275), 0) AS pdays_b275,
-        coalesce(any_value(purchase_days) FILTER (WHERE window_days = 365), 0) AS pdays_b365
-    FROM states
+        any_value(orders) FILTER (WHERE window_days = 30) AS orders_30d,
+        any_value(orders) FILTER (WHERE window_days = 90) AS orders_90d,
+        any_value(orders) FILTER (WHERE window_days = 180) AS orders_180d,
+        any_value(orders) FILTER (WHERE window_days = 365) AS orders_365d,
+        any_value(gross) FILTER (WHERE window_days = 90) AS gross_90d,
+        any_value(gross) FILTER (WHERE window_days = 365) AS gross_365d,
+        any_value(net) FILTER (WHERE window_days = 30) AS spend_30d,
+        any_value(net) FILTER (WHERE window_days = 90) AS spend_90d,
+        any_value(net) FILTER (WHERE window_days = 180) AS spend_180d,
+        any_value(net) FILTER (WHERE window_days = 365) AS spend_365d,
+        any_value(purchase_days) FILTER (WHERE window_days = 90) AS purchase_days_90d,
+        any_value(purchase_days) FILTER (WHERE window_days = 275) AS purchase_days_275d,
+        any_value(purchase_days) FILTER (WHERE window_days = 365) AS purchase_days_365d
+    FROM deltas
     GROUP BY customer_key, cutoff_date
 ),
 base AS (
     SELECT
-        v.*,
-        p.customer_id,
-        p.first_day,
-        p.first_day_gross,
-        v.orders - v.orders_b30 AS orders_30d,
-        v.orders - v.orders_b90 AS orders_90d,
-        v.orders - v.orders_b180 AS orders_180d,
-        v.orders - v.orders_b365 AS orders_365d,
-        v.gross - v.gross_b90 AS gross_90d,
-        v.gross - v.gross_b365 AS gross_365d,
-        (v.gross - v.refunded) - v.net_b30 AS spend_30d,
-        (v.gross - v.refunded) - v.net_b90 AS spend_90d,
-        (v.gross - v.refunded) - v.net_b180 AS spend_180d,
-        (v.gross - v.refunded) - v.net_b365 AS spend_365d,
-        v.purchase_days - v.pdays_b90 AS purchase_days_90d,
-        v.purchase_days - v.pdays_b365 AS purchase_days_365d,
-        v.pdays_b275 - v.pdays_b365 AS purchase_days_last_year_window,
-        CASE WHEN v.purchase_days > 1 THEN v.gap_sum / (v.purchase_days - 1) END AS gap_mean
-    FROM per_customer v
-    JOIN pairs p USING (customer_key, cutoff_date)
+        a.*,
+        coalesce(v.orders_30d, 0) AS orders_30d,
+        coalesce(v.orders_90d, 0) AS orders_90d,
+        coalesce(v.orders_180d, 0) AS orders_180d,
+        coalesce(v.orders_365d, 0) AS orders_365d,
+        coalesce(v.gross_90d, 0) AS gross_90d,
+        coalesce(v.gross_365d, 0) AS gross_365d,
+        coalesce(v.spend_30d, 0) AS spend_30d,
+        coalesce(v.spend_90d, 0) AS spend_90d,
+        coalesce(v.spend_180d, 0) AS spend_180d,
+        coalesce(v.spend_365d, 0) AS spend_365d,
+        coalesce(v.purchase_days_90d, 0) AS purchase_days_90d,
+        coalesce(v.purchase_days_365d, 0) AS purchase_days_365d,
+        coalesce(v.purchase_days_365d, 0) - coalesce(v.purchase_days_275d, 0)
+            AS purchase_days_last_year_window,
+        CASE WHEN a.purchase_days > 1 THEN a.gap_sum / (a.purchase_days - 1) END AS gap_mean
+    FROM at_cutoff a
+    LEFT JOIN windows v USING (customer_key, cutoff_date)
 )
 SELECT
     cutoff_date,
@@ -137,5 +136,5 @@ SELECT
     month(first_day)::DOUBLE AS first_purchase_month,
     holiday_days::DOUBLE / purchase_days AS holiday_share,
     purchase_days_last_year_window::DOUBLE AS purchase_days_last_year_window
+-- unordered: add_btyd_features writes the staged rows in cutoff, customer_id order
 FROM base
-ORDER BY cutoff_date, customer_key  -- customer_id order
