@@ -127,6 +127,27 @@ def test_one_pass_features_equal_independent_reference():
         pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
+def test_window_edges_equal_reference_for_quiet_and_active_customers():
+    """A window [T - w, T) is looked up only for customers whose last event is
+    in it: last events exactly on T - w (inside), the day before (outside) and
+    refunds-only activity must still equal the plain per-cutoff reference."""
+    rows = []
+    for w in (30, 90, 180, 275, 365):
+        for shift, name in ((0, "on"), (1, "before")):
+            edge = (pd.Timestamp(T) - pd.Timedelta(days=w + shift)).strftime("%Y-%m-%d %H:%M")
+            customer = f"{name}{w}"
+            rows += [(customer, "2020-02-03 10:00", 40.0), (customer, edge, 25.0)]
+        rows += [(f"refund{w}", "2020-05-05 10:00", 80.0),
+                 (f"refund{w}", (pd.Timestamp(T) - pd.Timedelta(days=w)).strftime("%Y-%m-%d 12:00"), -30.0)]
+    tx = log(*rows)
+    got = features_at(tx, [T])
+    ref = reference_features(warehouse_with(tx), T, got.customer_id.tolist())
+    pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-9, atol=1e-9)
+    on30 = got.set_index("customer_id").loc["on30"]
+    assert (on30.orders_30d, on30.spend_30d) == (1, 25)
+    assert got.set_index("customer_id").loc["before30"].orders_30d == 0
+
+
 def _mutate_from(tx: pd.DataFrame, cutoff: date, seed: int) -> pd.DataFrame:
     """Change or delete every event at or after the cutoff, and add new ones."""
     rng = np.random.default_rng(seed)
