@@ -137,8 +137,8 @@ def test_window_edges_equal_reference_for_quiet_and_active_customers():
             edge = (pd.Timestamp(T) - pd.Timedelta(days=w + shift)).strftime("%Y-%m-%d %H:%M")
             customer = f"{name}{w}"
             rows += [(customer, "2020-02-03 10:00", 40.0), (customer, edge, 25.0)]
-        rows += [(f"refund{w}", "2020-05-05 10:00", 80.0),
-                 (f"refund{w}", (pd.Timestamp(T) - pd.Timedelta(days=w)).strftime("%Y-%m-%d 12:00"), -30.0)]
+        on_edge = (pd.Timestamp(T) - pd.Timedelta(days=w)).strftime("%Y-%m-%d 12:00")
+        rows += [(f"refund{w}", "2020-05-05 10:00", 80.0), (f"refund{w}", on_edge, -30.0)]
     tx = log(*rows)
     got = features_at(tx, [T])
     ref = reference_features(warehouse_with(tx), T, got.customer_id.tolist())

@@ -62,20 +62,8 @@ windows AS (
 base AS (
     SELECT
         a.*,
-        coalesce(v.orders_30d, 0) AS orders_30d,
-        coalesce(v.orders_90d, 0) AS orders_90d,
-        coalesce(v.orders_180d, 0) AS orders_180d,
-        coalesce(v.orders_365d, 0) AS orders_365d,
-        coalesce(v.gross_90d, 0) AS gross_90d,
-        coalesce(v.gross_365d, 0) AS gross_365d,
-        coalesce(v.spend_30d, 0) AS spend_30d,
-        coalesce(v.spend_90d, 0) AS spend_90d,
-        coalesce(v.spend_180d, 0) AS spend_180d,
-        coalesce(v.spend_365d, 0) AS spend_365d,
-        coalesce(v.purchase_days_90d, 0) AS purchase_days_90d,
-        coalesce(v.purchase_days_365d, 0) AS purchase_days_365d,
-        coalesce(v.purchase_days_365d, 0) - coalesce(v.purchase_days_275d, 0)
-            AS purchase_days_last_year_window,
+        -- no look-up row for a window: it is empty
+        coalesce(COLUMNS(v.* EXCLUDE (customer_key, cutoff_date)), 0),
         CASE WHEN a.purchase_days > 1 THEN a.gap_sum / (a.purchase_days - 1) END AS gap_mean
     FROM at_cutoff a
     LEFT JOIN windows v USING (customer_key, cutoff_date)
@@ -135,6 +123,6 @@ SELECT
     -- coming churn window's season a year earlier
     month(first_day)::DOUBLE AS first_purchase_month,
     holiday_days::DOUBLE / purchase_days AS holiday_share,
-    purchase_days_last_year_window::DOUBLE AS purchase_days_last_year_window
+    (purchase_days_365d - purchase_days_275d)::DOUBLE AS purchase_days_last_year_window
 -- unordered: add_btyd_features writes the staged rows in cutoff, customer_id order
 FROM base
