@@ -106,10 +106,11 @@ class Settings(dg.ConfigurableResource):
         "0 means every customer who has ever purchased.",
     )
     snapshot_batch_rows: int = Field(
-        default=25_000_000, ge=1,
-        description="The snapshot asset computes and writes whole cutoffs in batches of about "
-        "this many customer rows (one transaction for the run), so its memory stays bounded "
-        "on large logs; the result is the same for any value.",
+        default=5_000_000, ge=1,
+        description="The snapshot asset computes and writes its rows a chunk of customers at a "
+        "time, every cutoff at once, with about this many (customer, cutoff) rows per chunk, so "
+        "its memory stays bounded on large logs (the run still replaces its cutoffs in one "
+        "transaction); the result is the same for any value.",
     )
 
     # --- promotion policy (see ml_assets/promotion/policy.py) ---------------

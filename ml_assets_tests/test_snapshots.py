@@ -17,7 +17,8 @@ from ml_assets.snapshots.assets import (
     stage_labels,
     validate_cutoffs,
 )
-from ml_assets.snapshots.store import columns, replace_cutoffs
+from ml_assets.lib.warehouse import table_exists
+from ml_assets.snapshots.store import columns, replace_cutoffs, replace_cutoffs_in_batches
 from ml_assets_tests.factories import random_transactions, warehouse_with
 
 T = date(2022, 6, 1)
@@ -248,30 +249,121 @@ def test_reference_check_fails_rather_than_raises_without_stored_features(tmp_pa
     assert result.metadata["customers_compared"].value == 0
 
 
-def test_snapshots_written_in_batches_equal_the_snapshots_written_in_one():
-    from ml_assets.snapshots.assets import cutoff_batches, write_features, write_labels
+def test_snapshots_written_in_customer_chunks_equal_the_snapshots_written_in_one():
+    from ml_assets.snapshots.assets import customer_chunks, write_features, write_labels
+    from ml_assets.snapshots.btyd_features import FIT_SAMPLE
     from ml_assets_tests.factories import monthly
 
     cutoffs = monthly("2021-06-01", "2023-06-01")
     tables = {}
-    for rows in (10**9, 150):  # everything at once; then about a cutoff per batch
+    for rows in (10**9, 150):  # everything at once; then a few customers per chunk
         conn = warehouse_with(random_transactions(n_customers=300, seed=5))
         last_event = validate_cutoffs(conn, cutoffs)
         prepare_state(conn)
-        batches = cutoff_batches(conn, cutoffs, rows)
+        chunks = customer_chunks(conn, cutoffs, rows)
         settings = Settings(snapshot_batch_rows=rows)
-        fits = write_features(conn, batches, settings)
-        write_labels(conn, batches, settings, last_event)
+        fits = write_features(conn, cutoffs, chunks, settings)
+        write_labels(conn, cutoffs, chunks, settings, last_event)
         tables[rows] = (
-            len(batches),
+            chunks,
             conn.execute("SELECT * FROM customer_features ORDER BY ALL").df(),
             conn.execute("SELECT * FROM training_snapshots ORDER BY ALL").df(),
             conn.execute("SELECT * FROM btyd_fits ORDER BY ALL").df(),
             fits,
         )
     (one, *whole), (many, *batched) = tables[10**9], tables[150]
-    assert one == 1 and many > 10
+    assert len(one) == 1 and len(many) > 20
+    # the chunks cover every customer once, in key order
+    assert [lo for lo, _ in many[1:]] == [hi + 1 for _, hi in many[:-1]]
+    assert (many[0][0], many[-1][1]) == one[0]
     for left, right in zip(whole[:3], batched[:3]):
         assert len(left) > 0
         pd.testing.assert_frame_equal(left, right)
     assert whole[3] == batched[3]
+
+
+def test_the_btyd_fit_of_a_cutoff_sees_its_whole_population(monkeypatch):
+    # fitted first on a sample spread over every customer, not on one chunk's
+    from ml_assets.snapshots import btyd_features
+    from ml_assets.snapshots.btyd_features import add_btyd_features, fit_population
+    from ml_assets_tests.factories import monthly
+
+    monkeypatch.setattr(btyd_features, "FIT_SAMPLE", 120)  # fewer than the population
+    cutoffs = monthly("2022-01-01", "2022-06-01")
+    conn = warehouse_with(random_transactions(n_customers=300, seed=2))
+    prepare_state(conn)
+    fits = fit_population(conn, cutoffs)
+    stage_features(conn, cutoffs)
+    assert add_btyd_features(conn, 90, 365) == list(fits.values())
+    stage_features(conn, cutoffs, keys=(1, 60))  # one chunk alone fits differently
+    assert add_btyd_features(conn, 90, 365) != list(fits.values())
+
+
+def _staged_bytes(conn) -> int:
+    """Bytes DuckDB holds for temp tables, in memory or spilled."""
+    return conn.execute("SELECT sum(memory_usage_bytes + temporary_storage_bytes) "
+                        "FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'").fetchone()[0]
+
+
+def test_each_batch_frees_the_staging_of_the_one_before(tmp_path):
+    # DuckDB keeps a replaced temp table until the transaction that replaced it
+    # ends: staging every batch inside the run's one transaction held the whole
+    # run in memory (and spilled it to disk) on large logs.
+
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))  # the run's table on disk
+    cutoffs = [date(2022, m, 1) for m in range(1, 9)]
+    months = dg.MonthlyPartitionsDefinition(start_date="2022-01-01", end_date="2022-09-01")
+    held = []
+
+    def stage(batch):
+        conn.execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT $c::DATE AS cutoff_date, "
+                     "range AS customer_id, random() AS x FROM range(300000)", {"c": batch[0]})
+        held.append(_staged_bytes(conn))
+
+    replace_cutoffs_in_batches(conn, "features", "staged", cutoffs, [[c] for c in cutoffs], stage,
+                               months)
+    assert held[0] > 0
+    assert max(held) < 1.5 * held[0], held  # flat, not growing batch after batch
+    assert conn.execute("SELECT count(*), count(DISTINCT cutoff_date) FROM features").fetchone() == (
+        8 * 300000, 8)
+
+
+def test_a_run_that_fails_in_a_later_batch_leaves_the_table_as_it_was():
+
+    conn = duckdb.connect(":memory:")
+    conn.execute("CREATE TABLE features AS SELECT DATE '2022-01-01' AS cutoff_date, 1 AS x")
+    months = dg.MonthlyPartitionsDefinition(start_date="2022-01-01", end_date="2022-03-01")
+
+    def stage(batch):
+        if batch[0].month == 2:
+            raise RuntimeError("batch two fails")
+        conn.execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT $c::DATE AS cutoff_date, "
+                     "2 AS x", {"c": batch[0]})
+
+    with pytest.raises(RuntimeError, match="batch two"):
+        replace_cutoffs_in_batches(conn, "features", "staged", [date(2022, 1, 1), date(2022, 2, 1)],
+                                   [[date(2022, 1, 1)], [date(2022, 2, 1)]], stage, months)
+    assert conn.execute("SELECT * FROM features").fetchall() == [(date(2022, 1, 1), 1)]
+
+
+def test_a_run_over_some_cutoffs_keeps_the_others():
+
+    conn = duckdb.connect(":memory:")
+    conn.execute("CREATE TABLE features AS SELECT unnest([DATE '2022-01-01', DATE '2022-02-01']) "
+                 "AS cutoff_date, 1 AS x")
+    months = dg.MonthlyPartitionsDefinition(start_date="2022-01-01", end_date="2022-03-01")
+
+    def stage(batch):
+        conn.execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT $c::DATE AS cutoff_date, "
+                     "2 AS x", {"c": batch[0]})
+
+    replace_cutoffs_in_batches(conn, "features", "staged", [date(2022, 2, 1)], [[date(2022, 2, 1)]],
+                               stage, months)
+    assert conn.execute("SELECT * FROM features ORDER BY 1").fetchall() == [
+        (date(2022, 1, 1), 1), (date(2022, 2, 1), 2)]
+    # covering every stored cutoff, the run's table takes the table's place
+    replace_cutoffs_in_batches(conn, "features", "staged", [date(2022, 1, 1), date(2022, 2, 1)],
+                               [[date(2022, 1, 1)], [date(2022, 2, 1)]], stage, months)
+    assert conn.execute("SELECT * FROM features ORDER BY 1").fetchall() == [
+        (date(2022, 1, 1), 2), (date(2022, 2, 1), 2)]
+    assert not table_exists(conn, "features_run")

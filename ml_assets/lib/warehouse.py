@@ -26,7 +26,7 @@ class WarehouseResource(DuckDBResource):
     slots of runs whose process died, so this run does not wait on them forever."""
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        run, instance = context.dagster_run, context.instance
+        run, instance = context.run, context.instance
         if run is None or instance is None:  # a sensor tick or a direct call
             return
         record_host(instance, run)

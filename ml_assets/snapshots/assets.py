@@ -13,13 +13,13 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from ml_assets.lib.warehouse import atomic, connect, read_sql, table_exists
+from ml_assets.lib.warehouse import connect, read_sql, table_exists
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.settings import Settings
-from ml_assets.snapshots.btyd_features import add_btyd_features
+from ml_assets.snapshots.btyd_features import add_btyd_features, fit_population
 from ml_assets.snapshots.features import prepare_state, stage_features
 from ml_assets.snapshots.fits import store_fits
-from ml_assets.snapshots.store import columns, replace_cutoffs
+from ml_assets.snapshots.store import columns, replace_cutoffs_in_batches
 
 
 @dg.multi_asset(
@@ -54,68 +54,58 @@ def snapshots(context: dg.AssetExecutionContext, settings: Settings, warehouse: 
     with connect(warehouse) as conn:
         last_event = validate_cutoffs(conn, cutoffs)
         prepare_state(conn)
-        batches = cutoff_batches(conn, cutoffs, settings.snapshot_batch_rows)
+        chunks = customer_chunks(conn, cutoffs, settings.snapshot_batch_rows)
         if "customer_features" in selected:
-            fits = write_features(conn, batches, settings)
+            fits = write_features(conn, cutoffs, chunks, settings)
             yield dg.MaterializeResult(
                 asset_key="customer_features",
-                metadata=_features_metadata(conn, cutoffs, fits, len(batches)),
+                metadata=_features_metadata(conn, cutoffs, fits, len(chunks)),
             )
         if "training_snapshots" in selected:
-            write_labels(conn, batches, settings, last_event)
+            write_labels(conn, cutoffs, chunks, settings, last_event)
             yield dg.MaterializeResult(
                 asset_key="training_snapshots",
                 metadata=_labels_metadata(conn, cutoffs, settings, last_event),
             )
 
 
-def cutoff_batches(conn: duckdb.DuckDBPyConnection, cutoffs: list[date], rows: int):
-    """``cutoffs`` in consecutive batches of about ``rows`` customer rows, so a
-    run's staging tables stay the size of a batch whatever the log's size. A
-    batch holds whole cutoffs: everything computed over a cutoff's population
-    (its BTYD fit) sees all of it."""
-    counts = dict(conn.execute(
-        "SELECT c, count(*) FROM (SELECT unnest($cutoffs::DATE[]) AS c) "
-        "JOIN first_purchases ON first_day < c GROUP BY c", {"cutoffs": cutoffs}).fetchall())
-    batches, batch, size = [], [], 0
-    for cutoff in cutoffs:
-        if batch and size + counts.get(cutoff, 0) > rows:
-            batches.append(batch)
-            batch, size = [], 0
-        batch.append(cutoff)
-        size += counts.get(cutoff, 0)
-    return [*batches, batch] if batch else batches
+def customer_chunks(conn: duckdb.DuckDBPyConnection, cutoffs: list[date],
+                    rows: int) -> list[tuple[int, int]]:
+    """Ranges of customer keys (both ends included) with about ``rows``
+    (customer, cutoff) rows each over ``cutoffs``. A chunk's features and labels
+    are computed for all the cutoffs at once, so each chunk reads only its own
+    customers' state, and a run's staging stays the size of a chunk whatever
+    the log's size."""
+    return [tuple(row) for row in conn.execute(
+        read_sql(__file__, "customer_chunks.sql"), {"cutoffs": cutoffs, "rows": rows}).fetchall()]
 
 
-def write_features(conn, batches: list[list[date]], settings: Settings) -> list[dict]:
-    """Features of every batch, with the BTYD fits they came from, replacing the
-    cutoffs' rows in one transaction; the fits, per cutoff."""
-    fits = []
+def write_features(conn, cutoffs: list[date], chunks: list[tuple[int, int]],
+                   settings: Settings) -> list[dict]:
+    """Features of every chunk of customers, with the BTYD fits of the cutoffs'
+    whole populations (fitted first), replacing the cutoffs' rows in one
+    transaction with the fits; the fits, per cutoff."""
+    # one chunk holds each cutoff's whole population: it is fitted on as it is staged
+    fits = fit_population(conn, cutoffs) if len(chunks) > 1 else None
+    used = {}
 
-    def stage(batch):
-        stage_features(conn, batch)
-        fits.extend(add_btyd_features(conn, settings.churn_window_days,
-                                      settings.ltv_horizon_days))
+    def stage(chunk):
+        stage_features(conn, cutoffs, keys=chunk)
+        for fit in add_btyd_features(conn, settings.churn_window_days,
+                                     settings.ltv_horizon_days, fits):
+            used[fit["cutoff"]] = fit
 
-    with atomic(conn):
-        _replace_in_batches(conn, "customer_features", "staged_features", batches, stage)
-        store_fits(conn, fits)
-    return fits
-
-
-def write_labels(conn, batches: list[list[date]], settings: Settings, last_event) -> None:
-    _replace_in_batches(conn, "training_snapshots", "staged_labels", batches,
-                        lambda batch: stage_labels(conn, batch, settings, last_event))
+    fitted = lambda: [used[cutoff] for cutoff in sorted(used)]  # noqa: E731
+    replace_cutoffs_in_batches(conn, "customer_features", "staged_features", cutoffs, chunks,
+                               stage, CUTOFFS, with_commit=lambda: store_fits(conn, fitted()))
+    return fitted()
 
 
-def _replace_in_batches(conn, table: str, staged: str, batches: list[list[date]], stage) -> None:
-    """``stage`` each batch into temp table ``staged`` and replace its cutoffs in
-    ``table``, all in one transaction."""
-    every = [c for batch in batches for c in batch]
-    with atomic(conn):
-        for i, batch in enumerate(batches):
-            stage(batch)
-            replace_cutoffs(conn, table, staged, batch, CUTOFFS, every=every, first=i == 0)
+def write_labels(conn, cutoffs: list[date], chunks: list[tuple[int, int]], settings: Settings,
+                 last_event) -> None:
+    replace_cutoffs_in_batches(
+        conn, "training_snapshots", "staged_labels", cutoffs, chunks,
+        lambda chunk: stage_labels(conn, cutoffs, settings, last_event, keys=chunk), CUTOFFS)
 
 
 def validate_cutoffs(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]):
@@ -150,11 +140,16 @@ def validate_cutoffs(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]):
 
 
 def stage_labels(
-    conn: duckdb.DuckDBPyConnection, cutoffs: list[date], settings: Settings, last_event
+    conn: duckdb.DuckDBPyConnection, cutoffs: list[date], settings: Settings, last_event,
+    keys: tuple[int, int] | None = None,
 ) -> None:
-    """Churn and spend labels with maturity flags into temp table staged_labels."""
+    """Churn and spend labels with maturity flags into temp table staged_labels
+    (for the customer keys in the range ``keys``, ends included, when given)."""
+    lo, hi = keys or (None, None)
     params = {
         "cutoffs": cutoffs,
+        "lo": lo,
+        "hi": hi,
         "churn_days": settings.churn_window_days,
         "ltv_days": settings.ltv_horizon_days,
         "last_event": last_event,
@@ -173,7 +168,7 @@ def reference_features(
 
 
 def _features_metadata(conn: duckdb.DuckDBPyConnection, cutoffs, fits: list[dict],
-                       batches: int) -> dict:
+                       chunks: int) -> dict:
     from ml_assets.lib.tables import markdown_table
 
     summary = conn.execute(read_sql(__file__, "features_summary.sql"),
@@ -183,7 +178,7 @@ def _features_metadata(conn: duckdb.DuckDBPyConnection, cutoffs, fits: list[dict
     return {
         "dagster/row_count": int(summary["customers"].sum()),
         "cutoffs": len(summary),
-        "batches": batches,
+        "customer_chunks": chunks,
         "features": len(names),
         "feature_names": ", ".join(names),
         "per_cutoff": dg.MetadataValue.md(markdown_table(summary.tail(24), floatfmt=".2f")),

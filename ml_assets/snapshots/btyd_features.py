@@ -13,6 +13,7 @@ import pandas as pd
 
 from ml_assets.lib.warehouse import insert_frame
 from ml_assets.models import btyd
+from ml_assets.snapshots.features import stage_features
 
 DAYS_PER_WEEK = 7.0
 FIT_SAMPLE = 20_000  # customers per cutoff the parameters are fitted on
@@ -20,27 +21,31 @@ COLUMNS = ["btyd_p_alive", "btyd_p_no_purchase", "btyd_expected_purchases", "bty
 
 
 def add_btyd_features(
-    conn: duckdb.DuckDBPyConnection, churn_days: int, ltv_days: int
+    conn: duckdb.DuckDBPyConnection, churn_days: int, ltv_days: int,
+    fits: dict[str, dict] | None = None,
 ) -> list[dict]:
-    """Append the BTYD columns to temp table staged_features; return the fitted
-    parameters per cutoff (for the asset's metadata). One cutoff's summary is
-    in memory at a time."""
-    cutoffs = [row[0] for row in conn.execute(
-        "SELECT DISTINCT cutoff_date FROM staged_features ORDER BY 1").fetchall()]
+    """Append the BTYD columns to temp table staged_features; return the fit of
+    each staged cutoff. The fits are taken from ``fits`` (by cutoff, as
+    ``fit_population`` gives them) or, without it, fitted here on the staged
+    rows, which must then be each cutoff's whole population. The staged
+    summaries (six narrow columns) are in memory at once: stage a chunk of
+    customers at a time when they are many."""
+    summaries = _summary_rows(conn)  # one cutoff's rows after another
+    cutoff = summaries["cutoff_date"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, cutoff[1:] != cutoff[:-1]])
+    used, values = [], []
+    for start, end in zip(starts, [*starts[1:], len(summaries)]):
+        rows = summaries.iloc[start:end].reset_index(drop=True)
+        key = str(pd.Timestamp(rows["cutoff_date"].iloc[0]).date())
+        fit = fits[key] if fits is not None else {"cutoff": key, **fit_params(rows)}
+        values.append(btyd_values(rows, fit, churn_days, ltv_days))
+        used.append(fit)
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE staged_btyd AS SELECT cutoff_date, customer_id, "
         + ", ".join(f"NULL::DOUBLE AS {c}" for c in COLUMNS) + " FROM staged_features LIMIT 0"
     )
-    fits = []
-    for cutoff in cutoffs:
-        rows = conn.execute(
-            "SELECT cutoff_date, customer_id, btyd_frequency, btyd_recency, btyd_T, btyd_monetary "
-            "FROM staged_features WHERE cutoff_date = $cutoff ORDER BY customer_id",
-            {"cutoff": cutoff},
-        ).df()
-        values, params = btyd_columns(rows, churn_days, ltv_days)
-        insert_frame(conn, "staged_btyd", values)
-        fits.append({"cutoff": str(pd.Timestamp(cutoff).date()), **params})
+    if values:
+        insert_frame(conn, "staged_btyd", pd.concat(values, ignore_index=True))
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE staged_features AS SELECT f.*, "
         + ", ".join(f"b.{c}" for c in COLUMNS)
@@ -48,12 +53,41 @@ def add_btyd_features(
         " ORDER BY f.cutoff_date, f.customer_id"
     )
     conn.execute("DROP TABLE staged_btyd")
-    return fits
+    return used
 
 
-def btyd_columns(rows: pd.DataFrame, churn_days: int, ltv_days: int) -> tuple[pd.DataFrame, dict]:
-    """The BTYD columns for one cutoff's customers, and the fitted parameters
-    (full precision: ``btyd_values`` with them gives these columns exactly)."""
+def fit_population(conn: duckdb.DuckDBPyConnection, cutoffs: list) -> dict[str, dict]:
+    """The fit of each cutoff (by its ISO date), on the same customers
+    ``add_btyd_features`` fits on when the whole population is staged: up to
+    FIT_SAMPLE of them spread evenly over the cutoff's population in
+    customer_id order. Only those customers' features are computed, so the
+    snapshots can then be built a chunk of customers at a time."""
+    keys = conn.execute(
+        "SELECT customer_key, first_day FROM first_purchases ORDER BY customer_key").df()
+    first_day = keys["first_day"].to_numpy("datetime64[D]")
+    pairs = []
+    for cutoff in cutoffs:
+        population = keys["customer_key"].to_numpy()[first_day < np.datetime64(cutoff, "D")]
+        pairs.append(pd.DataFrame({"cutoff_date": pd.Timestamp(cutoff),
+                                   "customer_key": population[_sample(len(population))]}))
+    stage_features(conn, cutoffs, pairs=pd.concat(pairs, ignore_index=True))
+    summaries = _summary_rows(conn)
+    return {str(pd.Timestamp(cutoff).date()): {"cutoff": str(pd.Timestamp(cutoff).date()),
+                                               **fit_params(rows.reset_index(drop=True))}
+            for cutoff, rows in summaries.groupby("cutoff_date", sort=True)}
+
+
+def _summary_rows(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The staged BTYD summaries, in cutoff and customer_id order."""
+    return conn.execute(
+        "SELECT cutoff_date, customer_id, btyd_frequency, btyd_recency, btyd_T, btyd_monetary "
+        "FROM staged_features ORDER BY cutoff_date, customer_id").df()
+
+
+def fit_params(rows: pd.DataFrame) -> dict:
+    """BG/NBD and Gamma-Gamma fitted on one cutoff's BTYD summaries (up to
+    FIT_SAMPLE of them, evenly spread), at full precision: ``btyd_values``
+    with them gives the BTYD columns exactly."""
     x, _, _, monetary = _summary(rows)
     fit_rows = _sample(len(rows))
     x_t = rows["btyd_recency"].to_numpy(float)[fit_rows] / DAYS_PER_WEEK
@@ -61,8 +95,7 @@ def btyd_columns(rows: pd.DataFrame, churn_days: int, ltv_days: int) -> tuple[pd
     params = dict(btyd.fit_bgnbd(x[fit_rows], x_t, age_t).__dict__)
     # Gamma-Gamma's p, q, gamma (prefixed; absent when it could not be fitted)
     params.update({f"gg_{k}": v for k, v in (_fit_gamma_gamma(x, monetary, fit_rows) or {}).items()})
-    params = {k: float(v) for k, v in params.items()}
-    return btyd_values(rows, params, churn_days, ltv_days), params
+    return {k: float(v) for k, v in params.items()}
 
 
 def btyd_values(rows: pd.DataFrame, params: dict, churn_days: int, ltv_days: int) -> pd.DataFrame:

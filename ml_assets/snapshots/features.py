@@ -1,12 +1,14 @@
 """The point-in-time feature SQL, for every customer at many cutoffs (the
-snapshots) or for one customer at one day (scoring on demand): one query
-either way, so a feature cannot mean two things."""
+snapshots, a chunk of customers at a time), for chosen (cutoff, customer)
+pairs (the BTYD fit's sample), or for one customer at one day (scoring on
+demand): one query every way, so a feature cannot mean two things."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import duckdb
+import pandas as pd
 
 from ml_assets.lib.warehouse import read_sql
 
@@ -21,7 +23,26 @@ def prepare_state(
     conn.execute(read_sql(__file__, "customer_state.sql"), params)  # keyed by first_purchases
 
 
-def stage_features(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]) -> None:
-    """Features for every eligible customer at each cutoff into temp table staged_features."""
+def stage_features(
+    conn: duckdb.DuckDBPyConnection,
+    cutoffs: list[date],
+    keys: tuple[int, int] | None = None,
+    pairs: pd.DataFrame | None = None,
+) -> None:
+    """Features into temp table staged_features: for every eligible customer at
+    each of ``cutoffs`` (only those with a customer_key in the range ``keys``,
+    both ends included, when given), or for the rows of ``pairs``
+    (cutoff_date, customer_key) instead."""
+    lo, hi = keys or (None, None)
+    if pairs is None:
+        conn.execute(read_sql(__file__, "feature_pairs.sql"), {"cutoffs": cutoffs, "lo": lo, "hi": hi})
+    else:
+        conn.register("_pairs", pairs)
+        try:
+            conn.execute("CREATE OR REPLACE TEMP TABLE feature_pairs AS SELECT "
+                         "cutoff_date::DATE AS cutoff_date, customer_key::BIGINT AS customer_key "
+                         "FROM _pairs")
+        finally:
+            conn.unregister("_pairs")
     sql = read_sql(__file__, "features.sql")
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_features AS {sql}", {"cutoffs": cutoffs})
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_features AS {sql}", {"lo": lo, "hi": hi})

@@ -1,13 +1,12 @@
--- Point-in-time features for every eligible customer at every cutoff in
--- $cutoffs, from events strictly before the cutoff (needs customer_state and
--- first_purchases). The same query serves training and scoring.
-WITH cutoffs AS (
-    SELECT unnest($cutoffs::DATE[]) AS cutoff_date
-),
-pairs AS (
-    SELECT c.cutoff_date, f.customer_key, f.customer_id, f.first_day, f.first_day_gross
-    FROM cutoffs c
-    JOIN first_purchases f ON f.first_day < c.cutoff_date
+-- Point-in-time features for the (cutoff, customer) pairs in temp table
+-- feature_pairs, from events strictly before the cutoff (needs customer_state
+-- and first_purchases). The same query serves training and scoring. $lo and
+-- $hi (NULL: everyone) bound the customer keys of the pairs, so that a chunk of
+-- customers reads only its own part of customer_state.
+WITH pairs AS (
+    SELECT p.cutoff_date, f.customer_key, f.customer_id, f.first_day, f.first_day_gross
+    FROM feature_pairs p
+    JOIN first_purchases f USING (customer_key)
 ),
 -- The state strictly before the cutoff: everything over all history.
 at_cutoff AS (
@@ -15,7 +14,8 @@ at_cutoff AS (
            s.orders, s.refunds, s.gross, s.refunded, s.gross_sq, s.max_order,
            s.purchase_days, s.holiday_days, s.last_purchase_day, s.gap_sum, s.gap_sq_sum, s.gap_max
     FROM pairs p
-    ASOF JOIN customer_state s
+    ASOF JOIN (SELECT * FROM customer_state
+               WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
         ON p.customer_key = s.customer_key AND p.cutoff_date > s.day
 ),
 -- A window [cutoff - w, cutoff) is the state before the cutoff minus the state
@@ -36,7 +36,8 @@ deltas AS (
            l.net - coalesce(s.gross - s.refunded, 0) AS net,
            l.purchase_days - coalesce(s.purchase_days, 0) AS purchase_days
     FROM lookups l
-    ASOF LEFT JOIN customer_state s
+    ASOF LEFT JOIN (SELECT * FROM customer_state
+                    WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
         ON l.customer_key = s.customer_key AND l.cutoff_date - l.window_days > s.day
 ),
 windows AS (

@@ -1,5 +1,6 @@
 -- Labels for every eligible customer at every cutoff in $cutoffs, from events
--- in [cutoff, cutoff + window) only (needs customer_state, first_purchases).
+-- in [cutoff, cutoff + window) only (needs customer_state, first_purchases),
+-- for the customer keys in [$lo, $hi] (NULL: everyone).
 -- A label is mature when its window ends on or before $last_event; an
 -- immature label is NULL so that it cannot be trained on by mistake.
 WITH cutoffs AS (
@@ -9,6 +10,7 @@ pairs AS (
     SELECT c.cutoff_date, f.customer_key, f.customer_id
     FROM cutoffs c
     JOIN first_purchases f ON f.first_day < c.cutoff_date
+    WHERE $lo::BIGINT IS NULL OR f.customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT
 ),
 lookups AS (
     SELECT p.customer_key, p.cutoff_date, w.window_days, p.cutoff_date + w.window_days AS lookup_day
@@ -18,7 +20,8 @@ lookups AS (
 states AS (
     SELECT l.customer_key, l.cutoff_date, l.window_days, s.orders, s.gross - s.refunded AS net
     FROM lookups l
-    ASOF LEFT JOIN customer_state s
+    ASOF LEFT JOIN (SELECT * FROM customer_state
+                    WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
         ON l.customer_key = s.customer_key AND l.lookup_day > s.day
 ),
 per_customer AS (
