@@ -95,7 +95,9 @@ def write_features(conn, cutoffs: list[date], chunks: list[tuple[int, int]],
                                      settings.ltv_horizon_days, fits):
             used[fit["cutoff"]] = fit
 
-    fitted = lambda: [used[cutoff] for cutoff in sorted(used)]  # noqa: E731
+    def fitted() -> list[dict]:
+        return [used[cutoff] for cutoff in sorted(used)]
+
     replace_cutoffs_in_batches(conn, "customer_features", "staged_features", cutoffs, chunks,
                                stage, CUTOFFS, with_commit=lambda: store_fits(conn, fitted()))
     return fitted()
