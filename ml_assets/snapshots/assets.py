@@ -17,7 +17,7 @@ from ml_assets.lib.warehouse import connect, read_sql, table_exists
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.settings import Settings
 from ml_assets.snapshots.btyd_features import add_btyd_features, fit_population
-from ml_assets.snapshots.features import prepare_state, stage_features
+from ml_assets.snapshots.features import prepare_state, stage_features, stage_pairs
 from ml_assets.snapshots.fits import store_fits
 from ml_assets.snapshots.store import columns, replace_cutoffs_in_batches
 
@@ -147,9 +147,9 @@ def stage_labels(
 ) -> None:
     """Churn and spend labels with maturity flags into temp table staged_labels
     (for the customer keys in the range ``keys``, ends included, when given)."""
+    stage_pairs(conn, cutoffs, keys)
     lo, hi = keys or (None, None)
     params = {
-        "cutoffs": cutoffs,
         "lo": lo,
         "hi": hi,
         "churn_days": settings.churn_window_days,

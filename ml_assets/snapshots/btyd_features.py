@@ -30,13 +30,8 @@ def add_btyd_features(
     rows, which must then be each cutoff's whole population. The staged
     summaries (six narrow columns) are in memory at once: stage a chunk of
     customers at a time when they are many."""
-    summaries = _summary_rows(conn)  # one cutoff's rows after another
-    cutoff = summaries["cutoff_date"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, cutoff[1:] != cutoff[:-1]])
     used, values = [], []
-    for start, end in zip(starts, [*starts[1:], len(summaries)]):
-        rows = summaries.iloc[start:end].reset_index(drop=True)
-        key = str(pd.Timestamp(rows["cutoff_date"].iloc[0]).date())
+    for key, rows in _staged_summaries(conn):
         fit = fits[key] if fits is not None else {"cutoff": key, **fit_params(rows)}
         values.append(btyd_values(rows, fit, churn_days, ltv_days))
         used.append(fit)
@@ -71,17 +66,20 @@ def fit_population(conn: duckdb.DuckDBPyConnection, cutoffs: list) -> dict[str, 
         pairs.append(pd.DataFrame({"cutoff_date": pd.Timestamp(cutoff),
                                    "customer_key": population[_sample(len(population))]}))
     stage_features(conn, cutoffs, pairs=pd.concat(pairs, ignore_index=True))
-    summaries = _summary_rows(conn)
-    return {str(pd.Timestamp(cutoff).date()): {"cutoff": str(pd.Timestamp(cutoff).date()),
-                                               **fit_params(rows.reset_index(drop=True))}
-            for cutoff, rows in summaries.groupby("cutoff_date", sort=True)}
+    return {key: {"cutoff": key, **fit_params(rows)} for key, rows in _staged_summaries(conn)}
 
 
-def _summary_rows(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The staged BTYD summaries, in cutoff and customer_id order."""
-    return conn.execute(
+def _staged_summaries(conn: duckdb.DuckDBPyConnection):
+    """(ISO cutoff, its staged BTYD summaries in customer_id order) for each
+    staged cutoff, in cutoff order; one query for them all."""
+    summaries = conn.execute(
         "SELECT cutoff_date, customer_id, btyd_frequency, btyd_recency, btyd_T, btyd_monetary "
         "FROM staged_features ORDER BY cutoff_date, customer_id").df()
+    cutoff = summaries["cutoff_date"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, cutoff[1:] != cutoff[:-1]])
+    for start, end in zip(starts, [*starts[1:], len(summaries)]):
+        rows = summaries.iloc[start:end].reset_index(drop=True)
+        yield str(pd.Timestamp(rows["cutoff_date"].iloc[0]).date()), rows
 
 
 def fit_params(rows: pd.DataFrame) -> dict:

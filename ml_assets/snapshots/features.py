@@ -35,14 +35,25 @@ def stage_features(
     (cutoff_date, customer_key) instead."""
     lo, hi = keys or (None, None)
     if pairs is None:
-        conn.execute(read_sql(__file__, "feature_pairs.sql"), {"cutoffs": cutoffs, "lo": lo, "hi": hi})
+        stage_pairs(conn, cutoffs, keys)
     else:
         conn.register("_pairs", pairs)
         try:
-            conn.execute("CREATE OR REPLACE TEMP TABLE feature_pairs AS SELECT "
+            conn.execute("CREATE OR REPLACE TEMP TABLE snapshot_pairs AS SELECT "
                          "cutoff_date::DATE AS cutoff_date, customer_key::BIGINT AS customer_key "
                          "FROM _pairs")
         finally:
             conn.unregister("_pairs")
     sql = read_sql(__file__, "features.sql")
     conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_features AS {sql}", {"lo": lo, "hi": hi})
+
+
+def stage_pairs(
+    conn: duckdb.DuckDBPyConnection, cutoffs: list[date], keys: tuple[int, int] | None = None
+) -> None:
+    """Temp table snapshot_pairs: every customer in the snapshot at each of
+    ``cutoffs`` (first purchase before it), only those with a customer_key in
+    the range ``keys`` (ends included) when given. Features and labels both
+    read it, so who is in a snapshot is stated once."""
+    lo, hi = keys or (None, None)
+    conn.execute(read_sql(__file__, "snapshot_pairs.sql"), {"cutoffs": cutoffs, "lo": lo, "hi": hi})

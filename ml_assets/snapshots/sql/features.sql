@@ -1,11 +1,11 @@
 -- Point-in-time features for the (cutoff, customer) pairs in temp table
--- feature_pairs, from events strictly before the cutoff (needs customer_state
+-- snapshot_pairs, from events strictly before the cutoff (needs customer_state
 -- and first_purchases). The same query serves training and scoring. $lo and
 -- $hi (NULL: everyone) bound the customer keys of the pairs, so that a chunk of
 -- customers reads only its own part of customer_state.
 WITH pairs AS (
     SELECT p.cutoff_date, f.customer_key, f.customer_id, f.first_day, f.first_day_gross
-    FROM feature_pairs p
+    FROM snapshot_pairs p
     JOIN first_purchases f USING (customer_key)
 ),
 -- The state strictly before the cutoff: everything over all history.

@@ -1,16 +1,13 @@
--- Labels for every eligible customer at every cutoff in $cutoffs, from events
--- in [cutoff, cutoff + window) only (needs customer_state, first_purchases),
--- for the customer keys in [$lo, $hi] (NULL: everyone).
+-- Labels for the (cutoff, customer) pairs in temp table snapshot_pairs, from
+-- events in [cutoff, cutoff + window) only (needs customer_state and
+-- first_purchases). $lo and $hi (NULL: everyone) bound the pairs' customer
+-- keys, so that a chunk of customers reads only its own part of customer_state.
 -- A label is mature when its window ends on or before $last_event; an
 -- immature label is NULL so that it cannot be trained on by mistake.
-WITH cutoffs AS (
-    SELECT unnest($cutoffs::DATE[]) AS cutoff_date
-),
-pairs AS (
-    SELECT c.cutoff_date, f.customer_key, f.customer_id
-    FROM cutoffs c
-    JOIN first_purchases f ON f.first_day < c.cutoff_date
-    WHERE $lo::BIGINT IS NULL OR f.customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT
+WITH pairs AS (
+    SELECT p.cutoff_date, f.customer_key, f.customer_id
+    FROM snapshot_pairs p
+    JOIN first_purchases f USING (customer_key)
 ),
 lookups AS (
     SELECT p.customer_key, p.cutoff_date, w.window_days, p.cutoff_date + w.window_days AS lookup_day
