@@ -132,8 +132,10 @@ def bench_scale(scale: str, args) -> dict:
         sbs = {"skipped": "--no-side-by-side"}
     else:
         print(f"[{scale}] side by side (best of {repeats})", flush=True)
-        sbs = side_by_side(warehouse, cutoffs_of(args.partition_range)[-SIDE_BY_SIDE_CUTOFFS:],
-                           repeats)
+        cutoffs = cutoffs_of(args.partition_range)
+        sbs = side_by_side(warehouse, cutoffs[-SIDE_BY_SIDE_CUTOFFS:], repeats)
+        # and every cutoff the chain built, as the snapshot asset's backfill runs it
+        sbs["all_cutoffs"] = side_by_side(warehouse, cutoffs, repeats)
     if not args.keep_data:
         log.unlink(missing_ok=True)
         for path in run_dir.glob("warehouse.duckdb*"):
@@ -471,29 +473,31 @@ def render(results: list[dict]) -> str:
         )
     lines += [
         "",
-        f"## Point-in-time features for {SIDE_BY_SIDE_CUTOFFS} cutoffs: one pass vs the "
-        "reference query per cutoff",
+        f"## Point-in-time features for the {SIDE_BY_SIDE_CUTOFFS} newest cutoffs and for all: "
+        "one pass vs the reference query per cutoff",
         "",
         "One pass: the snapshot asset's own SQL as the asset runs it (running per-customer "
         f"state, then the feature pass for the {SIDE_BY_SIDE_CUTOFFS} newest cutoffs into a temp "
         "table, a chunk of customers at a time, default chunk size). Reference: the "
         "project's plain query (`snapshots/sql/reference_features.sql`, straight from the "
         "transactions before the cutoff) run once per cutoff for every customer, into a temp "
-        "table. Wall seconds, best of the repeats; the target is a speed-up of at least 2x.",
+        "table. Wall seconds, best of the repeats; the target is a speed-up of at least 2x. "
+        "The second row of a scale times every cutoff the chain built, as the snapshot "
+        "asset's backfill computes them.",
         "",
-        "| scale | transactions | feature rows | reference s | state s | features s "
+        "| scale | transactions | cutoffs | feature rows | reference s | state s | features s "
         "| one pass s | speed-up | CPU speed-up |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        s = r["side_by_side"]
-        if "reference_s" not in s:
-            continue  # measured against the old aggregate scan: not comparable
-        lines.append(
-            f"| {r['scale']} | {r['transactions']:,} | {s['feature_rows']:,} "
-            f"| {s['reference_s']:.2f} | {s['state_s']:.2f} | {s['features_s']:.2f} "
-            f"| {s['pit_s']:.2f} | {s['speedup']:.2f}x | {s['cpu_speedup']:.2f}x |"
-        )
+        for s in (r["side_by_side"], r["side_by_side"].get("all_cutoffs")):
+            if not s or "reference_s" not in s:
+                continue  # skipped, or measured against the old aggregate scan
+            lines.append(
+                f"| {r['scale']} | {r['transactions']:,} | {s['cutoffs']} | {s['feature_rows']:,} "
+                f"| {s['reference_s']:.2f} | {s['state_s']:.2f} | {s['features_s']:.2f} "
+                f"| {s['pit_s']:.2f} | {s['speedup']:.2f}x | {s['cpu_speedup']:.2f}x |"
+            )
     lines += ["", "## Targets", ""]
     lines += targets(results)
     lines += ["", "## Wall seconds per step", ""]
@@ -551,7 +555,11 @@ def targets(results: list[dict]) -> list[str]:
         sbs = r["side_by_side"]
         if "speedup" in sbs and r["transactions"] >= 5_000_000:
             add(f"{r['scale']}: one-pass features at least 2x the reference per cutoff",
-                f"{sbs['speedup']:.2f}x", sbs["speedup"] >= 2)
+                f"{sbs['speedup']:.2f}x at {sbs['cutoffs']} cutoffs", sbs["speedup"] >= 2)
+            every = sbs.get("all_cutoffs")
+            if every:
+                add(f"{r['scale']}: the same at every cutoff the chain built",
+                    f"{every['speedup']:.2f}x at {every['cutoffs']} cutoffs", every["speedup"] >= 2)
     return lines
 
 

@@ -18,9 +18,10 @@ def prepare_state(
 ) -> None:
     """Build the per-customer running state and first purchases (temp tables),
     for every customer and event, or only ``customer``'s events before ``before``."""
-    params = {"customer": customer, "before": before}
-    conn.execute(read_sql(__file__, "first_purchases.sql"), params)
-    conn.execute(read_sql(__file__, "customer_state.sql"), params)  # keyed by first_purchases
+    conn.execute(read_sql(__file__, "daily_events.sql"), {"customer": customer, "before": before})
+    conn.execute(read_sql(__file__, "first_purchases.sql"))
+    conn.execute(read_sql(__file__, "customer_state.sql"))  # keyed by first_purchases
+    conn.execute("DROP TABLE daily_events")
 
 
 def stage_features(

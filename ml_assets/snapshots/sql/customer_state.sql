@@ -2,34 +2,15 @@
 -- Every column on day d is a prefix aggregate over that customer's days <= d,
 -- so "state strictly before cutoff T" is the last row with day < T (an ASOF
 -- join), and a window [T - w, T) is state(< T) minus state(< T - w).
--- A purchase is a positive amount; a refund is a negative amount. Money is
--- summed as DECIMAL so results are exact and do not depend on row order.
--- Keyed by first_purchases.customer_key (needs it): customers who never
--- purchased are in no snapshot. The running sums are cast back to the width
--- of their inputs (exact: a customer's total fits), which halves the cost of
--- the ASOF join that reads them.
--- $customer (NULL: everyone) and $before (NULL: every event) narrow it to one
--- customer's events strictly before a day, for scoring one customer on demand.
+-- Reads daily_events, keyed by first_purchases.customer_key: customers who
+-- never purchased are in no snapshot. The running sums are cast back to the
+-- width of their inputs (exact: a customer's total fits), which halves the cost
+-- of the ASOF join that reads them.
 CREATE OR REPLACE TEMP TABLE customer_state AS
-WITH tx AS (
-    SELECT k.customer_key AS customer_id, t.order_ts, t.amount::DECIMAL(18, 4) AS amount
-    FROM transactions t
+WITH daily AS (
+    SELECT k.customer_key AS customer_id, d.* EXCLUDE (customer_id)
+    FROM daily_events d
     JOIN first_purchases k USING (customer_id)
-    WHERE ($customer::VARCHAR IS NULL OR t.customer_id = $customer::VARCHAR)
-      AND ($before::DATE IS NULL OR t.order_ts < $before::DATE)
-),
-daily AS (
-    SELECT
-        customer_id,
-        order_ts::DATE AS day,
-        count(*) FILTER (WHERE amount > 0)::INTEGER AS orders,
-        count(*) FILTER (WHERE amount < 0)::INTEGER AS refunds,
-        coalesce(sum(amount) FILTER (WHERE amount > 0), 0)::DECIMAL(18, 4) AS gross,
-        coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)::DECIMAL(18, 4) AS refunded,
-        coalesce(sum(amount * amount) FILTER (WHERE amount > 0), 0) AS gross_sq,
-        max(amount) AS max_amount
-    FROM tx
-    GROUP BY ALL
 ),
 gaps AS (
     SELECT
