@@ -149,6 +149,33 @@ def test_window_edges_equal_reference_for_quiet_and_active_customers():
     assert got.set_index("customer_id").loc["before30"].orders_30d == 0
 
 
+
+def test_windows_holding_a_whole_history_equal_reference():
+    """A window [T - w, T) that holds all of a customer's events is their whole
+    state, not looked up: first events exactly on T - w (inside) and the day
+    before (outside), and a refund before the first purchase, just outside the
+    window while the purchase is inside, so the window is not the whole state."""
+    rows = []
+    for w in (30, 90, 180, 275, 365):
+        for shift, name in ((0, "on"), (1, "before")):
+            first = pd.Timestamp(T) - pd.Timedelta(days=w + shift)
+            customer = f"{name}{w}"
+            rows += [(customer, first.strftime("%Y-%m-%d 09:00"), 40.0),
+                     (customer, (pd.Timestamp(T) - pd.Timedelta(days=3)).strftime("%Y-%m-%d 10:00"), 5.0)]
+        refund = (pd.Timestamp(T) - pd.Timedelta(days=w + 1)).strftime("%Y-%m-%d 09:00")
+        bought = (pd.Timestamp(T) - pd.Timedelta(days=w - 1)).strftime("%Y-%m-%d 09:00")
+        rows += [(f"early_refund{w}", refund, -15.0), (f"early_refund{w}", bought, 60.0)]
+    tx = log(*rows)
+    got = features_at(tx, [T])
+    ref = reference_features(warehouse_with(tx), T, got.customer_id.tolist())
+    pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-9, atol=1e-9)
+    by = got.set_index("customer_id")
+    assert (by.loc["on90"].orders_90d, by.loc["on90"].spend_90d) == (2, 45)
+    assert (by.loc["before90"].orders_90d, by.loc["before90"].spend_90d) == (1, 5)
+    # the refund came before the window: the window's spend is the purchase alone
+    assert by.loc["early_refund90"].spend_90d == 60 and by.loc["early_refund90"].net_spend == 45
+
+
 def _mutate_from(tx: pd.DataFrame, cutoff: date, seed: int) -> pd.DataFrame:
     """Change or delete every event at or after the cutoff, and add new ones."""
     rng = np.random.default_rng(seed)

@@ -33,7 +33,6 @@ SELECT
     (count(*) FILTER (WHERE orders > 0) OVER w)::INTEGER AS purchase_days,
     (count(*) FILTER (WHERE orders > 0 AND month(day) IN (11, 12)) OVER w)::INTEGER AS holiday_days,
     max(CASE WHEN orders > 0 THEN day END) OVER w AS last_purchase_day,
-    coalesce(sum(gap) OVER w, 0)::INTEGER AS gap_sum,
     coalesce(sum(gap * gap) OVER w, 0)::BIGINT AS gap_sq_sum,
     max(gap) OVER w AS gap_max
 FROM gaps

@@ -4,7 +4,8 @@
 -- $hi (NULL: everyone) bound the customer keys of the pairs, so that a chunk of
 -- customers reads only its own part of customer_state.
 WITH pairs AS (
-    SELECT p.cutoff_date, f.customer_key, f.customer_id, f.first_day, f.first_day_gross
+    SELECT p.cutoff_date, f.customer_key, f.customer_id, f.first_day, f.first_day_gross,
+           f.first_event_day
     FROM snapshot_pairs p
     JOIN first_purchases f USING (customer_key)
 ),
@@ -12,7 +13,9 @@ WITH pairs AS (
 at_cutoff AS (
     SELECT p.*, s.day AS last_event_day,
            s.orders, s.refunds, s.gross, s.refunded, s.gross_sq, s.max_order,
-           s.purchase_days, s.holiday_days, s.last_purchase_day, s.gap_sum, s.gap_sq_sum, s.gap_max
+           s.purchase_days, s.holiday_days, s.last_purchase_day, s.gap_sq_sum, s.gap_max,
+           -- the gaps between consecutive purchase days add up to last minus first
+           (s.last_purchase_day - p.first_day)::INTEGER AS gap_sum
     FROM pairs p
     ASOF JOIN (SELECT * FROM customer_state
                WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
@@ -20,23 +23,23 @@ at_cutoff AS (
 ),
 -- A window [cutoff - w, cutoff) is the state before the cutoff minus the state
 -- before cutoff - w. It is empty when the customer's last event came before
--- cutoff - w, so only the others are looked up (most customers are quiet in
--- most windows): the lookups, and the pivot after them, stay small.
+-- cutoff - w, and it is the whole state when their first event came on or after
+-- it; only the windows in between are looked up (most customers are quiet in
+-- most windows, and many are young): the lookups, and the pivot after them,
+-- stay small and narrow.
 lookups AS (
-    SELECT a.customer_key, a.cutoff_date, w.window_days,
-           a.orders, a.gross, a.gross - a.refunded AS net, a.purchase_days
+    SELECT a.customer_key, a.cutoff_date, w.window_days
     FROM at_cutoff a
     JOIN (VALUES (30), (90), (180), (275), (365)) AS w(window_days)
         ON a.last_event_day >= a.cutoff_date - w.window_days
+       AND a.first_event_day < a.cutoff_date - w.window_days
 ),
-deltas AS (
+-- the state before cutoff - w (there is one: the first event came before it)
+starts AS (
     SELECT l.customer_key, l.cutoff_date, l.window_days,
-           l.orders - coalesce(s.orders, 0) AS orders,
-           l.gross - coalesce(s.gross, 0) AS gross,
-           l.net - coalesce(s.gross - s.refunded, 0) AS net,
-           l.purchase_days - coalesce(s.purchase_days, 0) AS purchase_days
+           s.orders, s.gross, s.gross - s.refunded AS net, s.purchase_days
     FROM lookups l
-    ASOF LEFT JOIN (SELECT * FROM customer_state
+    ASOF JOIN (SELECT * FROM customer_state
                     WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
         ON l.customer_key = s.customer_key AND l.cutoff_date - l.window_days > s.day
 ),
@@ -44,27 +47,53 @@ windows AS (
     SELECT
         customer_key,
         cutoff_date,
-        any_value(orders) FILTER (WHERE window_days = 30) AS orders_30d,
-        any_value(orders) FILTER (WHERE window_days = 90) AS orders_90d,
-        any_value(orders) FILTER (WHERE window_days = 180) AS orders_180d,
-        any_value(orders) FILTER (WHERE window_days = 365) AS orders_365d,
-        any_value(gross) FILTER (WHERE window_days = 90) AS gross_90d,
-        any_value(gross) FILTER (WHERE window_days = 365) AS gross_365d,
-        any_value(net) FILTER (WHERE window_days = 30) AS spend_30d,
-        any_value(net) FILTER (WHERE window_days = 90) AS spend_90d,
-        any_value(net) FILTER (WHERE window_days = 180) AS spend_180d,
-        any_value(net) FILTER (WHERE window_days = 365) AS spend_365d,
-        any_value(purchase_days) FILTER (WHERE window_days = 90) AS purchase_days_90d,
-        any_value(purchase_days) FILTER (WHERE window_days = 275) AS purchase_days_275d,
-        any_value(purchase_days) FILTER (WHERE window_days = 365) AS purchase_days_365d
-    FROM deltas
+        any_value(orders) FILTER (WHERE window_days = 30) AS orders_30d_start,
+        any_value(orders) FILTER (WHERE window_days = 90) AS orders_90d_start,
+        any_value(orders) FILTER (WHERE window_days = 180) AS orders_180d_start,
+        any_value(orders) FILTER (WHERE window_days = 365) AS orders_365d_start,
+        any_value(gross) FILTER (WHERE window_days = 90) AS gross_90d_start,
+        any_value(gross) FILTER (WHERE window_days = 365) AS gross_365d_start,
+        any_value(net) FILTER (WHERE window_days = 30) AS spend_30d_start,
+        any_value(net) FILTER (WHERE window_days = 90) AS spend_90d_start,
+        any_value(net) FILTER (WHERE window_days = 180) AS spend_180d_start,
+        any_value(net) FILTER (WHERE window_days = 365) AS spend_365d_start,
+        any_value(purchase_days) FILTER (WHERE window_days = 90) AS purchase_days_90d_start,
+        any_value(purchase_days) FILTER (WHERE window_days = 275) AS purchase_days_275d_start,
+        any_value(purchase_days) FILTER (WHERE window_days = 365) AS purchase_days_365d_start
+    FROM starts
     GROUP BY customer_key, cutoff_date
 ),
 base AS (
     SELECT
         a.*,
-        -- no look-up row for a window: it is empty
-        coalesce(COLUMNS(v.* EXCLUDE (customer_key, cutoff_date)), 0),
+        -- the whole state when the window holds every event; else the state minus
+        -- the state at the window's start, or 0 (no look-up row: no event in it)
+        CASE WHEN a.first_event_day >= a.cutoff_date - 30 THEN a.orders
+             ELSE coalesce(a.orders - v.orders_30d_start, 0) END AS orders_30d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 90 THEN a.orders
+             ELSE coalesce(a.orders - v.orders_90d_start, 0) END AS orders_90d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 180 THEN a.orders
+             ELSE coalesce(a.orders - v.orders_180d_start, 0) END AS orders_180d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 365 THEN a.orders
+             ELSE coalesce(a.orders - v.orders_365d_start, 0) END AS orders_365d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 90 THEN a.gross
+             ELSE coalesce(a.gross - v.gross_90d_start, 0) END AS gross_90d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 365 THEN a.gross
+             ELSE coalesce(a.gross - v.gross_365d_start, 0) END AS gross_365d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 30 THEN (a.gross - a.refunded)
+             ELSE coalesce((a.gross - a.refunded) - v.spend_30d_start, 0) END AS spend_30d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 90 THEN (a.gross - a.refunded)
+             ELSE coalesce((a.gross - a.refunded) - v.spend_90d_start, 0) END AS spend_90d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 180 THEN (a.gross - a.refunded)
+             ELSE coalesce((a.gross - a.refunded) - v.spend_180d_start, 0) END AS spend_180d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 365 THEN (a.gross - a.refunded)
+             ELSE coalesce((a.gross - a.refunded) - v.spend_365d_start, 0) END AS spend_365d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 90 THEN a.purchase_days
+             ELSE coalesce(a.purchase_days - v.purchase_days_90d_start, 0) END AS purchase_days_90d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 275 THEN a.purchase_days
+             ELSE coalesce(a.purchase_days - v.purchase_days_275d_start, 0) END AS purchase_days_275d,
+        CASE WHEN a.first_event_day >= a.cutoff_date - 365 THEN a.purchase_days
+             ELSE coalesce(a.purchase_days - v.purchase_days_365d_start, 0) END AS purchase_days_365d,
         CASE WHEN a.purchase_days > 1 THEN a.gap_sum / (a.purchase_days - 1) END AS gap_mean
     FROM at_cutoff a
     LEFT JOIN windows v USING (customer_key, cutoff_date)
