@@ -40,7 +40,7 @@ starts AS (
            s.orders, s.gross, s.gross - s.refunded AS net, s.purchase_days
     FROM lookups l
     ASOF JOIN (SELECT * FROM customer_state
-                    WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
+               WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
         ON l.customer_key = s.customer_key AND l.cutoff_date - l.window_days > s.day
 ),
 windows AS (
