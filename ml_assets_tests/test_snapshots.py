@@ -149,7 +149,6 @@ def test_window_edges_equal_reference_for_quiet_and_active_customers():
     assert got.set_index("customer_id").loc["before30"].orders_30d == 0
 
 
-
 def test_windows_holding_a_whole_history_equal_reference():
     """A window [T - w, T) that holds all of a customer's events is their whole
     state, not looked up: first events exactly on T - w (inside) and the day
