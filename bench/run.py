@@ -357,7 +357,9 @@ def side_by_side(warehouse: Path, cutoffs: list[date], repeats: int) -> dict:
             rows.append(conn.execute("SELECT count(*) FROM staged_features").fetchone()[0])
 
     with duckdb.connect(str(warehouse), config={"memory_limit": "30%"}) as conn:
-        state = best(lambda: prepare_state(conn))
+        settings = Settings()
+        horizons = (settings.churn_window_days, settings.ltv_horizon_days)
+        state = best(lambda: prepare_state(conn, cutoffs, horizons))
         features = best(one_pass)
         feature_rows = sum(rows)
         ref = best(reference)

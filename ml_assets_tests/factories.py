@@ -57,7 +57,7 @@ def snapshot_tables(conn: duckdb.DuckDBPyConnection, cutoffs: list, churn_days=9
     from ml_assets.snapshots.btyd_features import add_btyd_features
 
     last_event = conn.execute("SELECT max(order_ts) FROM transactions").fetchone()[0]
-    prepare_state(conn)
+    prepare_state(conn, cutoffs, (churn_days, ltv_days))
     stage_features(conn, cutoffs)
     add_btyd_features(conn, churn_days, ltv_days)
     stage_labels(conn, cutoffs, Settings(churn_window_days=churn_days, ltv_horizon_days=ltv_days), last_event)

@@ -102,7 +102,7 @@ def _btyd_features_at(transactions, cutoffs):
     from ml_assets_tests.factories import warehouse_with
 
     conn = warehouse_with(transactions)
-    prepare_state(conn)
+    prepare_state(conn, cutoffs)
     stage_features(conn, cutoffs)
     fits = add_btyd_features(conn, churn_days=90, ltv_days=365)
     frame = conn.execute(

@@ -26,7 +26,7 @@ T = date(2022, 6, 1)
 
 def features_at(transactions: pd.DataFrame, cutoffs: list[date]) -> pd.DataFrame:
     conn = warehouse_with(transactions)
-    prepare_state(conn)
+    prepare_state(conn, cutoffs)
     stage_features(conn, cutoffs)
     return conn.execute("SELECT * FROM staged_features ORDER BY cutoff_date, customer_id").df()
 
@@ -34,8 +34,9 @@ def features_at(transactions: pd.DataFrame, cutoffs: list[date]) -> pd.DataFrame
 def labels_at(transactions: pd.DataFrame, cutoffs: list[date], **settings) -> pd.DataFrame:
     conn = warehouse_with(transactions)
     last_event = validate_cutoffs(conn, cutoffs)
-    prepare_state(conn)
-    stage_labels(conn, cutoffs, Settings(**settings), last_event)
+    config = Settings(**settings)
+    prepare_state(conn, cutoffs, (config.churn_window_days, config.ltv_horizon_days))
+    stage_labels(conn, cutoffs, config, last_event)
     return conn.execute("SELECT * FROM staged_labels ORDER BY cutoff_date, customer_id").df()
 
 
@@ -175,6 +176,38 @@ def test_windows_holding_a_whole_history_equal_reference():
     assert by.loc["early_refund90"].spend_90d == 60 and by.loc["early_refund90"].net_spend == 45
 
 
+def test_the_state_holds_one_row_per_span_between_look_up_days():
+    """A customer's events between two consecutive look-up days (the cutoff and
+    the cutoff minus each window) roll up into one row of the running state;
+    events on or after the last look-up day are left out."""
+    conn = warehouse_with(HAND)
+    prepare_state(conn, [T])
+    rows = conn.execute(
+        "SELECT s.day, s.last_event_day, s.orders, s.purchase_days FROM customer_state s "
+        "JOIN first_purchases f USING (customer_key) WHERE f.customer_id = 'A' ORDER BY s.day"
+    ).fetchall()
+    # A bought on Jan 10 (twice) and Mar 1, between T - 180 (Dec 3) and T - 90 (Mar 3);
+    # refunded on Apr 15, before T - 30 (May 2); bought on May 20; then at and after T
+    assert rows == [
+        (date(2021, 12, 3), date(2022, 3, 1), 3, 2),
+        (date(2022, 3, 3), date(2022, 4, 15), 3, 2),
+        (date(2022, 5, 2), date(2022, 5, 20), 4, 3),
+    ]
+
+
+def test_look_ups_at_days_the_state_was_not_prepared_for_are_refused():
+    conn = warehouse_with(HAND)
+    last_event = validate_cutoffs(conn, [T])
+    prepare_state(conn, [T])  # features only: no label horizons
+    with pytest.raises(ValueError, match="without the look-up days"):
+        stage_features(conn, [date(2022, 7, 1)])
+    with pytest.raises(ValueError, match="without the look-up days"):
+        stage_labels(conn, [T], Settings(), last_event)
+    prepare_state(conn, [T], (90, 365))
+    stage_labels(conn, [T], Settings(churn_window_days=90, ltv_horizon_days=365), last_event)
+    assert conn.execute("SELECT count(*) FROM staged_labels").fetchone()[0] == 3
+
+
 def _mutate_from(tx: pd.DataFrame, cutoff: date, seed: int) -> pd.DataFrame:
     """Change or delete every event at or after the cutoff, and add new ones."""
     rng = np.random.default_rng(seed)
@@ -285,9 +318,9 @@ def test_snapshots_written_in_customer_chunks_equal_the_snapshots_written_in_one
     for rows in (10**9, 150):  # everything at once; then a few customers per chunk
         conn = warehouse_with(random_transactions(n_customers=300, seed=5))
         last_event = validate_cutoffs(conn, cutoffs)
-        prepare_state(conn)
-        chunks = customer_chunks(conn, cutoffs, rows)
         settings = Settings(snapshot_batch_rows=rows)
+        prepare_state(conn, cutoffs, (settings.churn_window_days, settings.ltv_horizon_days))
+        chunks = customer_chunks(conn, cutoffs, rows)
         fits = write_features(conn, cutoffs, chunks, settings)
         write_labels(conn, cutoffs, chunks, settings, last_event)
         tables[rows] = (
@@ -317,7 +350,7 @@ def test_the_btyd_fit_of_a_cutoff_sees_its_whole_population(monkeypatch):
     monkeypatch.setattr(btyd_features, "FIT_SAMPLE", 120)  # fewer than the population
     cutoffs = monthly("2022-01-01", "2022-06-01")
     conn = warehouse_with(random_transactions(n_customers=300, seed=2))
-    prepare_state(conn)
+    prepare_state(conn, cutoffs)
     fits = fit_population(conn, cutoffs)
     stage_features(conn, cutoffs)
     assert add_btyd_features(conn, 90, 365) == list(fits.values())

@@ -24,7 +24,7 @@ def customer_features(conn: duckdb.DuckDBPyConnection, customer_id: str, as_of: 
     """The customer's row of features at ``as_of`` (empty when they had no purchase
     before it): features.sql over only their events strictly before ``as_of``,
     then the BTYD columns under the stored ``fit``."""
-    prepare_state(conn, customer=customer_id, before=as_of)
+    prepare_state(conn, [as_of], customer=customer_id, before=as_of)
     stage_features(conn, [as_of])
     rows = conn.execute("SELECT * FROM staged_features").df()
     if rows.empty:

@@ -17,7 +17,12 @@ from ml_assets.lib.warehouse import connect, read_sql, table_exists
 from ml_assets.partitions import CUTOFFS, SINGLE_RUN
 from ml_assets.settings import Settings
 from ml_assets.snapshots.btyd_features import add_btyd_features, fit_population
-from ml_assets.snapshots.features import prepare_state, stage_features, stage_pairs
+from ml_assets.snapshots.features import (
+    prepare_state,
+    require_lookups,
+    stage_features,
+    stage_pairs,
+)
 from ml_assets.snapshots.fits import store_fits
 from ml_assets.snapshots.store import columns, replace_cutoffs_in_batches
 
@@ -53,7 +58,7 @@ def snapshots(context: dg.AssetExecutionContext, settings: Settings, warehouse: 
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     with connect(warehouse) as conn:
         last_event = validate_cutoffs(conn, cutoffs)
-        prepare_state(conn)
+        prepare_state(conn, cutoffs, (settings.churn_window_days, settings.ltv_horizon_days))
         chunks = customer_chunks(conn, cutoffs, settings.snapshot_batch_rows)
         if "customer_features" in selected:
             fits = write_features(conn, cutoffs, chunks, settings)
@@ -148,6 +153,7 @@ def stage_labels(
     """Churn and spend labels with maturity flags into temp table staged_labels
     (for the customer keys in the range ``keys``, ends included, when given)."""
     stage_pairs(conn, cutoffs, keys)
+    require_lookups(conn, cutoffs, (0, settings.churn_window_days, settings.ltv_horizon_days))
     lo, hi = keys or (None, None)
     params = {
         "lo": lo,

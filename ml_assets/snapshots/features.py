@@ -5,7 +5,7 @@ demand): one query every way, so a feature cannot mean two things."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
@@ -13,15 +13,43 @@ import pandas as pd
 from ml_assets.lib.warehouse import read_sql
 
 
+# The windows [cutoff - w, cutoff) of the window features, in days; features.sql
+# names each in its pivot.
+WINDOW_DAYS = (30, 90, 180, 275, 365)
+
+
 def prepare_state(
-    conn: duckdb.DuckDBPyConnection, customer: str | None = None, before: date | None = None
+    conn: duckdb.DuckDBPyConnection,
+    cutoffs: list[date],
+    horizons: tuple[int, ...] = (),
+    customer: str | None = None,
+    before: date | None = None,
 ) -> None:
-    """Build the per-customer running state and first purchases (temp tables),
-    for every customer and event, or only ``customer``'s events before ``before``."""
+    """Build the first purchases and the per-customer running state (temp
+    tables) for features at ``cutoffs`` and, when ``horizons`` (days) are given,
+    labels over [cutoff, cutoff + horizon): for every customer and event, or
+    only ``customer``'s events before ``before``. The state holds only the days
+    those look-ups need (state_boundaries.sql)."""
+    offsets = [0, *(-w for w in WINDOW_DAYS), *horizons]
+    conn.execute(read_sql(__file__, "state_boundaries.sql"), {"cutoffs": cutoffs, "offsets": offsets})
     conn.execute(read_sql(__file__, "daily_events.sql"), {"customer": customer, "before": before})
     conn.execute(read_sql(__file__, "first_purchases.sql"))
     conn.execute(read_sql(__file__, "customer_state.sql"))  # keyed by first_purchases
     conn.execute("DROP TABLE daily_events")
+
+
+def require_lookups(conn: duckdb.DuckDBPyConnection, cutoffs: list[date],
+                    offsets: tuple[int, ...]) -> None:
+    """Refuse look-ups of the state at days it was not prepared for: the state
+    between two boundaries is rolled up, so such a look-up would be wrong."""
+    days = {c + timedelta(days=o) for c in cutoffs for o in offsets}
+    held = {row[0] for row in conn.execute("SELECT day FROM state_boundaries").fetchall()}
+    missing = sorted(days - held)
+    if missing:
+        raise ValueError(
+            f"the customer state was prepared without the look-up days {missing[:5]}"
+            f"{' ...' if len(missing) > 5 else ''}: call prepare_state with these cutoffs "
+            "(and the label horizons) first")
 
 
 def stage_features(
@@ -45,8 +73,10 @@ def stage_features(
                          "FROM _pairs")
         finally:
             conn.unregister("_pairs")
+    require_lookups(conn, _pair_cutoffs(conn), (0, *(-w for w in WINDOW_DAYS)))
     sql = read_sql(__file__, "features.sql")
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_features AS {sql}", {"lo": lo, "hi": hi})
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_features AS {sql}",
+                 {"lo": lo, "hi": hi, "windows": list(WINDOW_DAYS)})
 
 
 def stage_pairs(
@@ -58,3 +88,7 @@ def stage_pairs(
     read it, so who is in a snapshot is stated once."""
     lo, hi = keys or (None, None)
     conn.execute(read_sql(__file__, "snapshot_pairs.sql"), {"cutoffs": cutoffs, "lo": lo, "hi": hi})
+
+
+def _pair_cutoffs(conn: duckdb.DuckDBPyConnection) -> list[date]:
+    return [row[0] for row in conn.execute("SELECT DISTINCT cutoff_date FROM snapshot_pairs").fetchall()]

@@ -1,8 +1,10 @@
 -- Point-in-time features for the (cutoff, customer) pairs in temp table
 -- snapshot_pairs, from events strictly before the cutoff (needs customer_state
--- and first_purchases). The same query serves training and scoring. $lo and
--- $hi (NULL: everyone) bound the customer keys of the pairs, so that a chunk of
--- customers reads only its own part of customer_state.
+-- and first_purchases). It looks the state up at each cutoff and at the cutoff
+-- minus each of the windows in $windows (the pivot below names them one by one).
+-- The same query serves training and scoring. $lo and $hi (NULL: everyone)
+-- bound the customer keys of the pairs, so that a chunk of customers reads only
+-- its own part of customer_state.
 WITH pairs AS (
     SELECT p.cutoff_date, f.customer_key, f.customer_id, f.first_day, f.first_day_gross,
            f.first_event_day
@@ -11,7 +13,7 @@ WITH pairs AS (
 ),
 -- The state strictly before the cutoff: everything over all history.
 at_cutoff AS (
-    SELECT p.*, s.day AS last_event_day,
+    SELECT p.*, s.last_event_day,
            s.orders, s.refunds, s.gross, s.refunded, s.gross_sq, s.max_order,
            s.purchase_days, s.holiday_days, s.last_purchase_day, s.gap_sq_sum, s.gap_max,
            -- the gaps between consecutive purchase days add up to last minus first
@@ -30,7 +32,7 @@ at_cutoff AS (
 lookups AS (
     SELECT a.customer_key, a.cutoff_date, w.window_days
     FROM at_cutoff a
-    JOIN (VALUES (30), (90), (180), (275), (365)) AS w(window_days)
+    JOIN (SELECT unnest($windows::INTEGER[]) AS window_days) w
         ON a.last_event_day >= a.cutoff_date - w.window_days
        AND a.first_event_day < a.cutoff_date - w.window_days
 ),
