@@ -320,7 +320,8 @@ def table_rows(warehouse: Path) -> dict:
 
 def side_by_side(warehouse: Path, cutoffs: list[date], repeats: int) -> dict:
     """Point-in-time features for ``cutoffs``: the snapshot asset's one pass as
-    the asset runs it (running state, then the feature pass for all the cutoffs,
+    the asset runs it (running state at the look-up days of ``cutoffs`` and the
+    label horizons, then the feature pass for all the cutoffs,
     a chunk of customers at a time with the default chunk size) against the
     project's plain reference query (``snapshots/sql/reference_features.sql``)
     run once per cutoff for every customer, each the best of ``repeats``, on a
@@ -479,7 +480,8 @@ def render(results: list[dict]) -> str:
         "one pass vs the reference query per cutoff",
         "",
         "One pass: the snapshot asset's own SQL as the asset runs it (running per-customer "
-        f"state, then the feature pass for the {SIDE_BY_SIDE_CUTOFFS} newest cutoffs into a temp "
+        "state at the run's look-up days, label horizons included, "
+        f"then the feature pass for the {SIDE_BY_SIDE_CUTOFFS} newest cutoffs into a temp "
         "table, a chunk of customers at a time, default chunk size). Reference: the "
         "project's plain query (`snapshots/sql/reference_features.sql`, straight from the "
         "transactions before the cutoff) run once per cutoff for every customer, into a temp "
