@@ -331,7 +331,8 @@ def side_by_side(warehouse: Path, cutoffs: list[date], repeats: int) -> dict:
     from ml_assets.lib.warehouse import read_sql
     from ml_assets.snapshots import assets as snapshots
     from ml_assets.settings import Settings
-    from ml_assets.snapshots.assets import customer_chunks, prepare_state, stage_features
+    from ml_assets.snapshots.assets import (customer_chunks, label_horizons, prepare_state,
+                                            stage_features)
 
     reference_sql = read_sql(snapshots.__file__, "reference_features.sql")
 
@@ -358,8 +359,7 @@ def side_by_side(warehouse: Path, cutoffs: list[date], repeats: int) -> dict:
             rows.append(conn.execute("SELECT count(*) FROM staged_features").fetchone()[0])
 
     with duckdb.connect(str(warehouse), config={"memory_limit": "30%"}) as conn:
-        settings = Settings()
-        horizons = (settings.churn_window_days, settings.ltv_horizon_days)
+        horizons = label_horizons(Settings())
         state = best(lambda: prepare_state(conn, cutoffs, horizons))
         features = best(one_pass)
         feature_rows = sum(rows)

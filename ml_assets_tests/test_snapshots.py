@@ -11,6 +11,7 @@ import pytest
 
 from ml_assets.settings import Settings
 from ml_assets.snapshots.assets import (
+    label_horizons,
     prepare_state,
     reference_features,
     stage_features,
@@ -35,7 +36,7 @@ def labels_at(transactions: pd.DataFrame, cutoffs: list[date], **settings) -> pd
     conn = warehouse_with(transactions)
     last_event = validate_cutoffs(conn, cutoffs)
     config = Settings(**settings)
-    prepare_state(conn, cutoffs, (config.churn_window_days, config.ltv_horizon_days))
+    prepare_state(conn, cutoffs, label_horizons(config))
     stage_labels(conn, cutoffs, config, last_event)
     return conn.execute("SELECT * FROM staged_labels ORDER BY cutoff_date, customer_id").df()
 
@@ -319,7 +320,7 @@ def test_snapshots_written_in_customer_chunks_equal_the_snapshots_written_in_one
         conn = warehouse_with(random_transactions(n_customers=300, seed=5))
         last_event = validate_cutoffs(conn, cutoffs)
         settings = Settings(snapshot_batch_rows=rows)
-        prepare_state(conn, cutoffs, (settings.churn_window_days, settings.ltv_horizon_days))
+        prepare_state(conn, cutoffs, label_horizons(settings))
         chunks = customer_chunks(conn, cutoffs, rows)
         fits = write_features(conn, cutoffs, chunks, settings)
         write_labels(conn, cutoffs, chunks, settings, last_event)

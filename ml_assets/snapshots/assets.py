@@ -58,7 +58,7 @@ def snapshots(context: dg.AssetExecutionContext, settings: Settings, warehouse: 
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     with connect(warehouse) as conn:
         last_event = validate_cutoffs(conn, cutoffs)
-        prepare_state(conn, cutoffs, (settings.churn_window_days, settings.ltv_horizon_days))
+        prepare_state(conn, cutoffs, label_horizons(settings))
         chunks = customer_chunks(conn, cutoffs, settings.snapshot_batch_rows)
         if "customer_features" in selected:
             fits = write_features(conn, cutoffs, chunks, settings)
@@ -146,6 +146,12 @@ def validate_cutoffs(conn: duckdb.DuckDBPyConnection, cutoffs: list[date]):
     return last_event
 
 
+def label_horizons(settings: Settings) -> tuple[int, int]:
+    """The days after a cutoff at which the labels look the state up: the ends
+    of the churn window and of the LTV horizon."""
+    return settings.churn_window_days, settings.ltv_horizon_days
+
+
 def stage_labels(
     conn: duckdb.DuckDBPyConnection, cutoffs: list[date], settings: Settings, last_event,
     keys: tuple[int, int] | None = None,
@@ -153,7 +159,7 @@ def stage_labels(
     """Churn and spend labels with maturity flags into temp table staged_labels
     (for the customer keys in the range ``keys``, ends included, when given)."""
     stage_pairs(conn, cutoffs, keys)
-    require_lookups(conn, cutoffs, (0, settings.churn_window_days, settings.ltv_horizon_days))
+    require_lookups(conn, cutoffs, (0, *label_horizons(settings)))
     lo, hi = keys or (None, None)
     params = {
         "lo": lo,

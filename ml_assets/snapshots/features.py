@@ -14,8 +14,10 @@ from ml_assets.lib.warehouse import read_sql
 
 
 # The windows [cutoff - w, cutoff) of the window features, in days; features.sql
-# names each in its pivot.
+# names each in its pivot. The features look the state up at these offsets from
+# each cutoff.
 WINDOW_DAYS = (30, 90, 180, 275, 365)
+FEATURE_OFFSETS = (0, *(-w for w in WINDOW_DAYS))
 
 
 def prepare_state(
@@ -30,7 +32,7 @@ def prepare_state(
     labels over [cutoff, cutoff + horizon): for every customer and event, or
     only ``customer``'s events before ``before``. The state holds only the days
     those look-ups need (state_boundaries.sql)."""
-    offsets = [0, *(-w for w in WINDOW_DAYS), *horizons]
+    offsets = [*FEATURE_OFFSETS, *horizons]
     conn.execute(read_sql(__file__, "state_boundaries.sql"), {"cutoffs": cutoffs, "offsets": offsets})
     conn.execute(read_sql(__file__, "daily_events.sql"), {"customer": customer, "before": before})
     conn.execute(read_sql(__file__, "first_purchases.sql"))
@@ -73,7 +75,7 @@ def stage_features(
                          "FROM _pairs")
         finally:
             conn.unregister("_pairs")
-    require_lookups(conn, _pair_cutoffs(conn), (0, *(-w for w in WINDOW_DAYS)))
+    require_lookups(conn, _pair_cutoffs(conn), FEATURE_OFFSETS)
     sql = read_sql(__file__, "features.sql")
     conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_features AS {sql}",
                  {"lo": lo, "hi": hi, "windows": list(WINDOW_DAYS)})

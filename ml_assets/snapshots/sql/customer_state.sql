@@ -51,7 +51,7 @@ spans AS (
         max(d.gap) AS gap_max
     FROM daily d
     LEFT JOIN span_of_day s USING (day)
-    GROUP BY d.customer_key, coalesce(s.span_start, '-infinity'::DATE)
+    GROUP BY ALL
 )
 SELECT
     customer_key,
