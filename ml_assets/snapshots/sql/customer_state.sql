@@ -4,14 +4,15 @@
 -- one row keyed by the span's first day (the days before the first boundary
 -- form one span, keyed -infinity), and every column of that row is a prefix
 -- aggregate over the customer's spans up to it. So "state strictly before a
--- boundary X" is the last row with day < X (an ASOF join), and a window
+-- boundary X" is the one row with day < X <= next_day (next_day: the day of
+-- the customer's next row, infinity for the last), and a window
 -- [T - w, T) is state(< T) minus state(< T - w): both ends are boundaries, so
 -- no span straddles one. Events on or after the last boundary are never looked
 -- up and are left out. Spans hold far fewer rows than days with events, which
--- makes the running aggregates below and every ASOF join on them cheaper.
+-- makes the running aggregates below and every look-up join on them cheaper.
 -- Keyed by first_purchases.customer_key: customers who never purchased are in
 -- no snapshot. The running sums are cast back to the width of their inputs
--- (exact: a customer's total fits), which halves the cost of the ASOF joins.
+-- (exact: a customer's total fits), which halves the cost of the look-up joins.
 CREATE OR REPLACE TEMP TABLE customer_state AS
 WITH bounds AS (
     SELECT min(day) AS first_day, max(day) AS last_day FROM state_boundaries
@@ -58,6 +59,7 @@ spans AS (
 SELECT
     customer_key,
     day,
+    coalesce(lead(day) OVER w, 'infinity'::DATE) AS next_day,
     last_event_day,
     (sum(orders) OVER w)::INTEGER AS orders,
     (sum(refunds) OVER w)::INTEGER AS refunds,

@@ -11,7 +11,13 @@ WITH pairs AS (
     FROM snapshot_pairs p
     JOIN first_purchases f USING (customer_key)
 ),
--- The state strictly before the cutoff: everything over all history.
+-- The state strictly before the cutoff: everything over all history. The
+-- look-ups join on the customer and pick the one state row whose range
+-- (day, next_day] holds the day looked up: a hash join that compares each
+-- look-up with the customer's few state rows, cheaper here than an ASOF join
+-- (which sorts both sides). Its work grows with look-ups times state rows per
+-- customer, at most the cutoffs times the customer's days with events, the
+-- same order as the reference query's scan of every event per cutoff.
 at_cutoff AS (
     SELECT p.*, s.last_event_day,
            s.orders, s.refunds, s.gross, s.refunded, s.gross_sq, s.max_order,
@@ -19,9 +25,10 @@ at_cutoff AS (
            -- the gaps between consecutive purchase days add up to last minus first
            (s.last_purchase_day - p.first_day)::INTEGER AS gap_sum
     FROM pairs p
-    ASOF JOIN (SELECT * FROM customer_state
-               WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
-        ON p.customer_key = s.customer_key AND p.cutoff_date > s.day
+    JOIN (SELECT * FROM customer_state
+          WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
+        ON p.customer_key = s.customer_key
+       AND p.cutoff_date > s.day AND p.cutoff_date <= s.next_day
 ),
 -- A window [cutoff - w, cutoff) is the state before the cutoff minus the state
 -- before cutoff - w. It is empty when the customer's last event came before
@@ -41,9 +48,10 @@ starts AS (
     SELECT l.customer_key, l.cutoff_date, l.window_days,
            s.orders, s.gross, s.gross - s.refunded AS net, s.purchase_days
     FROM lookups l
-    ASOF JOIN (SELECT * FROM customer_state
-               WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
-        ON l.customer_key = s.customer_key AND l.cutoff_date - l.window_days > s.day
+    JOIN (SELECT * FROM customer_state
+          WHERE $lo::BIGINT IS NULL OR customer_key BETWEEN $lo::BIGINT AND $hi::BIGINT) s
+        ON l.customer_key = s.customer_key
+       AND l.cutoff_date - l.window_days > s.day AND l.cutoff_date - l.window_days <= s.next_day
 ),
 windows AS (
     SELECT
