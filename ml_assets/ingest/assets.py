@@ -309,8 +309,13 @@ def _stage_verdicts(
     zone = conn.execute("SELECT current_setting('TimeZone')").fetchone()[0]
     conn.execute("SET TimeZone = 'UTC'")
     try:
+        shift_join = (
+            "ASOF LEFT JOIN shifts AS s ON m.ordinal > s.gap"
+            if _malformed(conn)
+            else "LEFT JOIN shifts AS s ON false"
+        )
         conn.execute(
-            read_sql(__file__, "row_verdicts.sql"),
+            read_sql(__file__, "row_verdicts.sql").format(shift_join=shift_join),
             {
                 "amount_is_product": len(amount) == 2,
                 "iso": not settings.timestamp_format,

@@ -5,6 +5,9 @@
 -- time 0), not a purchase: the row holds no real event, whatever else it says.
 -- The order rules (order_rules_*.sql) then judge the rows still valid.
 -- (malformed_line rows never get here: they have no fields to parse.)
+-- {shift_join} is the ASOF join on shifts when the file has malformed lines and
+-- an empty join otherwise: the ASOF join sorts every row, a third of this
+-- statement's time on a clean 10M-row log.
 CREATE OR REPLACE TEMP TABLE ingest_verdicts AS
 WITH shifts AS (
     -- A parsed row's position among parsed rows is its ordinal; each malformed
@@ -52,7 +55,7 @@ parsed AS (
         nullif(trim(m.quantity), '') IS NOT NULL AS has_quantity,
         TRY_CAST(trim(m.quantity) AS DOUBLE) AS quantity
     FROM ingest_mapped AS m
-    ASOF LEFT JOIN shifts AS s ON m.ordinal > s.gap
+    {shift_join}
 )
 SELECT
     * EXCLUDE (has_quantity),
