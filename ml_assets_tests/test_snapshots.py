@@ -309,6 +309,47 @@ def test_reference_check_fails_rather_than_raises_without_stored_features(tmp_pa
     assert result.metadata["customers_compared"].value == 0
 
 
+@pytest.mark.parametrize(
+    "labels, features, duplicates, one_sided",
+    [
+        # the same keys once each: passes
+        ([("2022-01-01", "a"), ("2022-01-01", "b")], [("2022-01-01", "a"), ("2022-01-01", "b")], 0, 0),
+        # a key twice in one table (a), and a key twice in both (b, counted once per table)
+        ([("2022-01-01", "a"), ("2022-01-01", "a"), ("2022-01-01", "b"), ("2022-01-01", "b")],
+         [("2022-01-01", "a"), ("2022-01-01", "b"), ("2022-01-01", "b")], 3, 0),
+        # a customer in only one table, on either side, at a cutoff both hold
+        ([("2022-01-01", "a"), ("2022-01-01", "b")], [("2022-01-01", "a"), ("2022-01-01", "c")], 0, 2),
+        # a key three times: two rows beyond its first
+        ([("2022-01-01", "a")] * 3, [("2022-01-01", "a")], 2, 0),
+        # a cutoff only one table holds is not compared (it may be materialized alone),
+        # but its duplicates still count
+        ([("2022-01-01", "a"), ("2022-02-01", "a"), ("2022-02-01", "a")], [("2022-01-01", "a")], 1, 0),
+        # cutoffs 64 months apart, or in the same month on other days, are different keys
+        ([("2017-01-01", "a"), ("2022-05-01", "a"), ("2022-05-15", "a")],
+         [("2017-01-01", "a"), ("2022-05-01", "a"), ("2022-05-15", "a")], 0, 0),
+        ([("2017-01-01", "a"), ("2022-05-15", "a")], [("2022-05-01", "a"), ("2022-05-15", "a")], 0, 0),
+        ([("2017-01-01", "a"), ("2022-05-01", "a"), ("2022-05-15", "a")],
+         [("2017-01-01", "b"), ("2022-05-01", "a"), ("2022-05-15", "a")], 0, 2),
+        # nothing stored yet
+        ([], [], 0, 0),
+    ],
+)
+def test_key_check_counts_duplicate_rows_and_one_sided_keys(tmp_path, labels, features, duplicates, one_sided):
+    from ml_assets.lib.warehouse import warehouse_resource
+    from ml_assets.snapshots.checks import snapshots_one_row_per_customer_and_cutoff
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        for table, keys in (("training_snapshots", labels), ("customer_features", features)):
+            conn.execute(f"CREATE TABLE {table} (cutoff_date DATE, customer_id VARCHAR, x DOUBLE)")
+            for cutoff, customer in keys:
+                conn.execute(f"INSERT INTO {table} VALUES (?, ?, 1)", [cutoff, customer])
+    result = snapshots_one_row_per_customer_and_cutoff(warehouse=warehouse_resource(str(path)))
+    assert result.metadata["duplicate_rows"].value == duplicates
+    assert result.metadata["keys_in_only_one_table"].value == one_sided
+    assert result.passed is (duplicates == 0 and one_sided == 0)
+
+
 def test_snapshots_written_in_customer_chunks_equal_the_snapshots_written_in_one():
     from ml_assets.snapshots.assets import customer_chunks, write_features, write_labels
     from ml_assets.snapshots.btyd_features import FIT_SAMPLE

@@ -82,10 +82,12 @@ def training_snapshots_labels_mature_only(
 
 @dg.asset_check(asset="training_snapshots", blocking=True, pool="warehouse")
 def snapshots_one_row_per_customer_and_cutoff(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-    """Labels and features hold the same (cutoff, customer) keys, each once."""
+    """Labels and features hold the same (cutoff, customer) keys, each once: no
+    table has a row beyond the first for its key, and at every cutoff both tables
+    hold, no key is in only one of them."""
     with connect(warehouse) as conn:
         duplicates, unmatched = conn.execute(read_sql(__file__, "check_keys.sql")).fetchone()
     return dg.AssetCheckResult(
         passed=duplicates == 0 and unmatched == 0,
-        metadata={"duplicate_keys": duplicates, "keys_in_only_one_table": unmatched},
+        metadata={"duplicate_rows": duplicates, "keys_in_only_one_table": unmatched},
     )

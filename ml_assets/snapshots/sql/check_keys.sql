@@ -1,19 +1,35 @@
-WITH dup AS (
-    SELECT count(*) AS n FROM (
-        SELECT cutoff_date, customer_id FROM training_snapshots GROUP BY ALL HAVING count(*) > 1
+-- Exact, with one hash-table entry per customer rather than per (cutoff, customer)
+-- key: each of a customer's cutoffs is one bit of a 64-bit mask (bit = month % 64;
+-- the day of the month and month // 64 are part of the group, so two cutoffs never
+-- share a bit). A table holds a key more than once exactly when the customer's rows
+-- there outnumber the bits set.
+WITH numbered AS (
+    SELECT customer_id, side, day(cutoff_date) AS day,
+           year(cutoff_date) * 12 + month(cutoff_date) - 1 AS month
+    FROM (
+        SELECT customer_id, cutoff_date, 0 AS side FROM training_snapshots
         UNION ALL
-        SELECT cutoff_date, customer_id FROM customer_features GROUP BY ALL HAVING count(*) > 1
+        SELECT customer_id, cutoff_date, 1 FROM customer_features
     )
+),
+per_customer AS (
+    SELECT day, month // 64 AS block,
+        count(*) FILTER (side = 0) AS label_rows,
+        count(*) FILTER (side = 1) AS feature_rows,
+        coalesce(bit_or(1::UBIGINT << (month % 64)::UBIGINT) FILTER (side = 0), 0) AS label_bits,
+        coalesce(bit_or(1::UBIGINT << (month % 64)::UBIGINT) FILTER (side = 1), 0) AS feature_bits
+    FROM numbered
+    GROUP BY customer_id, day, block
 ),
 -- only cutoffs present in both tables are compared (either may be materialized alone)
 shared AS (
-    SELECT cutoff_date FROM training_snapshots INTERSECT SELECT cutoff_date FROM customer_features
-),
-unmatched AS (
-    SELECT count(*) AS n
-    FROM (SELECT cutoff_date, customer_id FROM training_snapshots WHERE cutoff_date IN (SELECT * FROM shared)) l
-    FULL JOIN (SELECT cutoff_date, customer_id FROM customer_features WHERE cutoff_date IN (SELECT * FROM shared)) f
-    USING (cutoff_date, customer_id)
-    WHERE l.customer_id IS NULL OR f.customer_id IS NULL
+    SELECT day(cutoff_date) AS day, (year(cutoff_date) * 12 + month(cutoff_date) - 1) // 64 AS block,
+           bit_or(1::UBIGINT << ((year(cutoff_date) * 12 + month(cutoff_date) - 1) % 64)::UBIGINT) AS mask
+    FROM (SELECT DISTINCT cutoff_date FROM training_snapshots
+          INTERSECT SELECT DISTINCT cutoff_date FROM customer_features)
+    GROUP BY ALL
 )
-SELECT dup.n, unmatched.n FROM dup, unmatched
+SELECT
+    coalesce(sum(label_rows - bit_count(label_bits) + feature_rows - bit_count(feature_bits)), 0)::BIGINT,
+    coalesce(sum(bit_count(xor(label_bits, feature_bits) & coalesce(s.mask, 0::UBIGINT))), 0)::BIGINT
+FROM per_customer p LEFT JOIN shared s USING (day, block)
