@@ -43,9 +43,18 @@ def churn_scores(y, p) -> dict:
             "brier": brier_score_loss(y, p)}
 
 
-def ltv_scores(y, pred) -> dict:
-    return {"gini": normalized_gini(y, pred), "rmse": float(np.sqrt(np.mean((pred - y) ** 2))),
-            "total_ratio": float(pred.sum() / y.sum())}
+def ltv_scores(y, pred, lower=None, upper=None) -> dict:
+    scores = {"gini": normalized_gini(y, pred), "rmse": float(np.sqrt(np.mean((pred - y) ** 2))),
+              "total_ratio": float(pred.sum() / y.sum())}
+    if lower is not None:
+        # the interval score (Gneiting and Raftery 2007): width plus 2 / alpha times each
+        # miss; lower is better, and it rewards narrow intervals only where they still cover
+        alpha = 1 - LtvModelConfig().interval_coverage
+        misses = np.clip(lower - y, 0, None) + np.clip(y - upper, 0, None)
+        scores |= {"coverage": float(np.mean((y >= lower) & (y <= upper))),
+                   "mean_width": float(np.mean(upper - lower)),
+                   "interval_score": float(np.mean(upper - lower + 2 / alpha * misses))}
+    return scores
 
 
 # the churn defaults now are REGULARISED trees with the BG/NBD blend ("current" on the
@@ -81,7 +90,7 @@ def run_variant(task, frame, features, split, holdout, config):
         return churn_probability(fit["boosters"], fit["meta"], holdout), fit["meta"]
     fit = train_ltv(frame, features, split, config)
     info = {k: fit["meta"].get(k) for k in ("rounds", "offset")}
-    return ltv_prediction(fit["boosters"], fit["meta"], holdout)[0], info
+    return ltv_prediction(fit["boosters"], fit["meta"], holdout), info
 
 
 def search(task, frame, features, split, config, trials, seed=0) -> dict:
@@ -162,7 +171,8 @@ def main() -> None:
             t0 = time.time()
             pred, info = run_variant(task, frame, features, split, holdout,
                                      config.model_copy(update=over))
-            rows.append({"task": task, "model": name, **scorer(y, pred),
+            scores = churn_scores(y, pred) if task == "churn" else ltv_scores(y, *pred)
+            rows.append({"task": task, "model": name, **scores,
                          "seconds": round(time.time() - t0, 1),
                          "info": json.dumps(info if task == "ltv" else info["calibration"],
                                             default=str)[:160]})
