@@ -177,6 +177,42 @@ def test_windows_holding_a_whole_history_equal_reference():
     assert by.loc["early_refund90"].spend_90d == 60 and by.loc["early_refund90"].net_spend == 45
 
 
+def test_same_day_orders_refunds_and_zero_amounts_equal_reference():
+    """The state counts purchase days and their gaps from single orders: a second
+    order the same day is no new purchase day and no gap, the first day's spend
+    sums every order that day, and refunds and zero amounts are events but not
+    purchases; also across the look-up days of the windows."""
+    tx = log(
+        ("first_twice", "2022-01-10 09:00", 100.0), ("first_twice", "2022-01-10 18:00", 50.0),
+        ("first_twice", "2022-04-01 10:00", 30.0),
+        ("one_day", "2022-03-05 08:00", 10.0), ("one_day", "2022-03-05 09:00", 20.0),
+        ("one_day", "2022-03-05 23:59", 30.0),
+        ("repeat", "2021-11-20 10:00", 15.0), ("repeat", "2022-02-01 10:00", 25.0),
+        ("repeat", "2022-02-01 11:00", 35.0), ("repeat", "2022-05-02 10:00", 45.0),
+        ("repeat", "2022-05-02 12:00", 5.0),
+        ("mixed", "2022-02-10 10:00", 80.0), ("mixed", "2022-02-10 15:00", -30.0),
+        ("mixed", "2022-03-03 10:00", -10.0), ("mixed", "2022-05-20 10:00", 60.0),
+        ("zero", "2021-12-24 10:00", 0.0), ("zero", "2022-01-05 10:00", 70.0),
+        ("zero", "2022-01-05 10:00", 0.0), ("zero", "2022-05-25 10:00", 0.0),
+    )
+    got = features_at(tx, [T])
+    ref = reference_features(warehouse_with(tx), T, got.customer_id.tolist())
+    pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-9, atol=1e-9)
+    by = got.set_index("customer_id")
+    assert (by.loc["first_twice"].purchase_days, by.loc["first_twice"].first_day_spend) == (2, 150)
+    one = by.loc["one_day"]
+    assert (one.orders_total, one.purchase_days, one.first_day_spend) == (3, 1, 60)
+    assert np.isnan(one.gap_mean) and np.isnan(one.gap_max)
+    rep = by.loc["repeat"]
+    # purchase days 2021-11-20, 2022-02-01 and 2022-05-02: gaps 73 and 90, one in November
+    assert (rep.orders_total, rep.purchase_days, rep.gap_max, rep.gap_mean) == (5, 3, 90, 81.5)
+    assert rep.holiday_share == pytest.approx(1 / 3) and rep.purchase_days_90d == 1
+    mixed = by.loc["mixed"]
+    assert (mixed.orders_total, mixed.refunds_total, mixed.purchase_days, mixed.gap_max) == (2, 2, 2, 99)
+    zero = by.loc["zero"]
+    assert (zero.orders_total, zero.purchase_days, zero.first_day_spend) == (1, 1, 70)
+
+
 def test_the_state_holds_one_row_per_span_between_look_up_days():
     """A customer's events between two consecutive look-up days (the cutoff and
     the cutoff minus each window) roll up into one row of the running state;

@@ -34,10 +34,10 @@ def prepare_state(
     those look-ups need (state_boundaries.sql)."""
     offsets = [*FEATURE_OFFSETS, *horizons]
     conn.execute(read_sql(__file__, "state_boundaries.sql"), {"cutoffs": cutoffs, "offsets": offsets})
-    conn.execute(read_sql(__file__, "daily_events.sql"), {"customer": customer, "before": before})
+    conn.execute(read_sql(__file__, "customer_spans.sql"), {"customer": customer, "before": before})
     conn.execute(read_sql(__file__, "first_purchases.sql"))
     conn.execute(read_sql(__file__, "customer_state.sql"))  # keyed by first_purchases
-    conn.execute("DROP TABLE daily_events")
+    conn.execute("DROP TABLE customer_spans")
 
 
 def require_lookups(conn: duckdb.DuckDBPyConnection, cutoffs: list[date],
