@@ -26,14 +26,18 @@ tx AS (
       AND ($before::DATE IS NULL OR order_ts < $before::DATE)
 ),
 -- on purchases: the days since the customer's previous purchase (0 for a second
--- purchase the same day, NULL for the first purchase), so that a positive or NULL
--- gap starts a purchase day; and the day of the customer's first purchase
+-- purchase the same day, NULL for the first purchase), and the day of the
+-- customer's first purchase
 purchases AS (
     SELECT *,
         CASE WHEN amount > 0 THEN day - lag(day) OVER w END AS gap,
         CASE WHEN amount > 0 THEN first_value(day) OVER w END AS customer_first_purchase_day
     FROM tx
     WINDOW w AS (PARTITION BY customer_id, amount > 0 ORDER BY day)
+),
+-- a purchase whose gap is positive or NULL is the first of its day: it starts a purchase day
+orders AS (
+    SELECT *, amount > 0 AND gap IS DISTINCT FROM 0 AS starts_purchase_day FROM purchases
 )
 SELECT
     customer_id,
@@ -46,14 +50,13 @@ SELECT
     coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)::DECIMAL(18, 4) AS refunded,
     coalesce(sum(amount * amount) FILTER (WHERE amount > 0), 0) AS gross_sq,
     max(amount) AS max_order,
-    count(*) FILTER (WHERE gap IS DISTINCT FROM 0 AND amount > 0)::INTEGER AS purchase_days,
-    count(*) FILTER (WHERE gap IS DISTINCT FROM 0 AND amount > 0
-                     AND month(p.day) IN (11, 12))::INTEGER AS holiday_days,
+    count(*) FILTER (WHERE starts_purchase_day)::INTEGER AS purchase_days,
+    count(*) FILTER (WHERE starts_purchase_day AND month(p.day) IN (11, 12))::INTEGER AS holiday_days,
     min(p.day) FILTER (WHERE amount > 0) AS first_purchase_day,
     max(p.day) FILTER (WHERE amount > 0) AS last_purchase_day,
     sum(amount) FILTER (WHERE p.day = p.customer_first_purchase_day) AS first_day_gross,
     sum(gap * gap)::BIGINT AS gap_sq_sum,
     max(gap) FILTER (WHERE gap > 0)::INTEGER AS gap_max
-FROM purchases p
+FROM orders p
 LEFT JOIN span_of_day s USING (day)
 GROUP BY ALL
